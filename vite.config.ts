@@ -1,0 +1,19 @@
+// Vite config: every line has a reason.
+import { defineConfig } from 'vite';
+import { svelte } from '@sveltejs/vite-plugin-svelte';
+import { localModelsIndex } from './scripts/vite-local-models.ts';
+
+export default defineConfig({
+  plugins: [
+    svelte(),
+    // Publishes /models/local-index.json listing model folders found under public/models/, so a static host
+    // (which cannot list directories) still tells the app which models are self-hosted.
+    localModelsIndex(),
+  ],
+  // Module workers: they import ES modules (transformers.js, comlink) and share chunks with the app.
+  worker: { format: 'es' },
+  // Top-level await in transformers.js/ORT needs ES2022.
+  build: { target: 'es2022', chunkSizeWarningLimit: 2000 },
+  // ORT ships its own wasm loader; pre-bundling it breaks the ?url asset imports of its wasm files.
+  optimizeDeps: { exclude: ['onnxruntime-web', '@huggingface/transformers'] },
+});
