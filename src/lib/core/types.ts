@@ -35,7 +35,8 @@ export interface RankerModelSpec {
   textTemplate: string;
   /** Longest token sequence the text tower accepts (CLIP 77, SigLIP 64). */
   maxTextTokens: number;
-  approxDownloadMB: number;
+  /** Approximate download per dtype, megabytes (both towers). */
+  approxDownloadMB: Partial<Record<DType, number>>;
   licence: string;
   /** `hub`: fetched by the browser from the Hugging Face Hub; `local`: served from public/models/<id>/. */
   source: 'hub' | 'local';
