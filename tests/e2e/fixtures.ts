@@ -1,0 +1,31 @@
+// Playwright fixtures for e2e on the built app: every request that is not to 127.0.0.1 is aborted and recorded,
+// and the test fails if any was attempted (no CDN, no Hub, no telemetry). Also collects page errors.
+import { test as base, expect } from '@playwright/test';
+
+export interface NetworkGuard {
+  blocked: string[];
+}
+
+export const test = base.extend<{ network: NetworkGuard; pageErrors: string[] }>({
+  network: async ({ context }, use) => {
+    const guard: NetworkGuard = { blocked: [] };
+    await context.route('**/*', (route) => {
+      const url = new URL(route.request().url());
+      if (url.hostname === '127.0.0.1' || url.protocol === 'blob:' || url.protocol === 'data:') {
+        return route.continue();
+      }
+      guard.blocked.push(route.request().url());
+      return route.abort('blockedbyclient');
+    });
+    await use(guard);
+    expect(guard.blocked, 'requests to hosts other than 127.0.0.1').toEqual([]);
+  },
+  pageErrors: async ({ page }, use) => {
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    await use(errors);
+    expect(errors, 'uncaught errors in the page').toEqual([]);
+  },
+});
+
+export { expect };
