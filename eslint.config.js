@@ -9,15 +9,22 @@ import globals from 'globals';
 const layer = (files, forbidden, message) => ({
   files,
   rules: {
-    'no-restricted-imports': [
-      'error',
-      { patterns: forbidden.map((group) => ({ group: [group], message })) },
-    ],
+    'no-restricted-imports': ['error', { patterns: forbidden.map((group) => ({ group: [group], message })) }],
   },
 });
 
 export default ts.config(
-  { ignores: ['dist/', 'node_modules/', 'public/models/', 'tests/fixtures/generated/', 'test-results/', 'playwright-report/', 'bench/out/'] },
+  {
+    ignores: [
+      'dist/',
+      'node_modules/',
+      'public/models/',
+      'tests/fixtures/generated/',
+      'test-results/',
+      'playwright-report/',
+      'bench/out/',
+    ],
+  },
   js.configs.recommended,
   ...ts.configs.recommended,
   ...svelte.configs.recommended,
@@ -36,11 +43,44 @@ export default ts.config(
   },
   layer(
     ['src/lib/core/**'],
-    ['**/engines/**', '**/storage/**', '**/imaging/**', '**/state/**', '**/components/**', '**/workers/**', 'idb', 'comlink', '@huggingface/*', '@mlc-ai/*', 'onnxruntime-*', 'svelte', 'svelte/*'],
+    [
+      '**/engines/**',
+      '**/storage/**',
+      '**/imaging/**',
+      '**/state/**',
+      '**/components/**',
+      '**/workers/**',
+      'idb',
+      'comlink',
+      '@huggingface/*',
+      '@mlc-ai/*',
+      'onnxruntime-*',
+      'svelte',
+      'svelte/*',
+    ],
     'core is pure: it imports nothing but itself.',
   ),
-  layer(['src/lib/components/**'], ['**/engines/**', '**/storage/**', 'idb', 'comlink'], 'components are presentational: go through state.'),
-  layer(['src/lib/engines/**', 'src/lib/storage/**', 'src/lib/imaging/**'], ['**/state/**', '**/components/**'], 'imports point towards core.'),
+  layer(
+    ['src/lib/components/**'],
+    ['**/engines/**', '**/storage/**', 'idb', 'comlink'],
+    'components are presentational: go through state.',
+  ),
+  layer(
+    ['src/lib/engines/**', 'src/lib/storage/**', 'src/lib/imaging/**'],
+    ['**/state/**', '**/components/**'],
+    'imports point towards core.',
+  ),
   layer(['src/lib/state/**'], ['**/components/**'], 'state never imports components.'),
-  layer(['workers/**'], ['**/src/lib/engines/**', '**/src/lib/storage/**', '**/src/lib/state/**', '**/src/lib/components/**', 'svelte', 'svelte/*'], 'workers depend on core and shared only.'),
+  layer(
+    ['workers/**'],
+    [
+      '**/src/lib/engines/**',
+      '**/src/lib/storage/**',
+      '**/src/lib/state/**',
+      '**/src/lib/components/**',
+      'svelte',
+      'svelte/*',
+    ],
+    'workers depend on core and shared only.',
+  ),
 );

@@ -15,10 +15,18 @@ export default defineConfig({
   reporter: [['list']],
   use: {
     baseURL: `http://127.0.0.1:${PORT}`,
-    launchOptions: chromiumLaunchOptions(),
     screenshot: 'only-on-failure',
     trace: 'off',
   },
+  projects: [
+    // Chromium's software WebGPU adapter (SwiftShader): proves the WebGPU path, fp32 only.
+    { name: 'webgpu', use: { launchOptions: chromiumLaunchOptions() } },
+    // No --enable-unsafe-webgpu and no GPU: requestAdapter() finds nothing, so "Auto" must fall back to WASM.
+    {
+      name: 'wasm-fallback',
+      use: { launchOptions: chromiumLaunchOptions([], { webgpu: false }) },
+    },
+  ],
   webServer: {
     command: `npx vite preview --host 127.0.0.1 --port ${PORT} --strictPort`,
     url: `http://127.0.0.1:${PORT}`,

@@ -2,12 +2,12 @@
 // Never download a browser: CHROMIUM_PATH or /usr/bin/chromium. --enable-unsafe-webgpu gives a real (software,
 // SwiftShader) WebGPU adapter headless; the rest stop background traffic that this offline machine refuses.
 
-export function chromiumLaunchOptions(extraArgs: string[] = []) {
+export function chromiumLaunchOptions(extraArgs: string[] = [], { webgpu = true } = {}) {
   return {
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     args: [
       '--no-sandbox',
-      '--enable-unsafe-webgpu',
+      ...(webgpu ? ['--enable-unsafe-webgpu'] : ['--disable-gpu']),
       '--disable-quic',
       '--disable-background-networking',
       '--disable-component-update',

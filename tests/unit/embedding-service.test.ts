@@ -64,14 +64,22 @@ describe('embedImageSet', () => {
     const cache = new MapCache();
     const embedder = fakeEmbedder();
     const set = images([1, 2, 3, 4, 5]);
-    const first = await embedImageSet(set, { embedder, cache, preprocess }, { signal: new AbortController().signal, batchSize: 2 });
+    const first = await embedImageSet(
+      set,
+      { embedder, cache, preprocess },
+      { signal: new AbortController().signal, batchSize: 2 },
+    );
     expect(first.computed).toBe(5);
     expect(first.cached).toBe(0);
     expect(embedder.batches).toEqual([2, 2, 1]);
     expect(first.dim).toBe(2);
     expect(first.matrix[2 * 2]! / first.matrix[2 * 2 + 1]!).toBeCloseTo(3);
 
-    const second = await embedImageSet(set, { embedder, cache, preprocess }, { signal: new AbortController().signal });
+    const second = await embedImageSet(
+      set,
+      { embedder, cache, preprocess },
+      { signal: new AbortController().signal },
+    );
     expect(second.computed).toBe(0);
     expect(second.cached).toBe(5);
     expect(embedder.batches).toEqual([2, 2, 1]);
@@ -93,7 +101,11 @@ describe('embedImageSet', () => {
     const controller = new AbortController();
     controller.abort();
     await expect(
-      embedImageSet(images([1]), { embedder: fakeEmbedder(), cache: new MapCache(), preprocess }, { signal: controller.signal }),
+      embedImageSet(
+        images([1]),
+        { embedder: fakeEmbedder(), cache: new MapCache(), preprocess },
+        { signal: controller.signal },
+      ),
     ).rejects.toMatchObject({ name: 'AbortError' });
   });
 });

@@ -25,7 +25,9 @@ describe('model manifest', () => {
   });
 
   it('rejects a default ranker that is not listed', () => {
-    expect(() => parseManifest({ ...(shipped as object), defaultRanker: 'nope' })).toThrow(/defaultRanker "nope"/);
+    expect(() => parseManifest({ ...(shipped as object), defaultRanker: 'nope' })).toThrow(
+      /defaultRanker "nope"/,
+    );
   });
 
   it('marks manifest models found under public/models as local and adds unknown local folders', () => {

@@ -11,6 +11,11 @@ function cropKey(crop: Crop): string {
 }
 
 /** Key of one image embedding: (model id, preprocessing version, image SHA-256, crop). */
-export function embeddingKey(modelId: string, preprocessingVersion: string, sha256: string, crop: Crop = 'full'): string {
+export function embeddingKey(
+  modelId: string,
+  preprocessingVersion: string,
+  sha256: string,
+  crop: Crop = 'full',
+): string {
   return `emb|${modelId}|${preprocessingVersion}|${sha256}|${cropKey(crop)}`;
 }

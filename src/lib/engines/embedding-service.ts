@@ -54,7 +54,9 @@ export async function embedImageSet(
 ): Promise<EmbeddedSet> {
   const { embedder, cache, preprocess } = deps;
   const { signal, batchSize = 8, onProgress } = options;
-  const keys = images.map((img) => embeddingKey(embedder.modelId, embedder.preprocessing.version, img.sha256));
+  const keys = images.map((img) =>
+    embeddingKey(embedder.modelId, embedder.preprocessing.version, img.sha256),
+  );
   onProgress?.({ phase: 'cache', done: 0, total: images.length });
   const hits = await cache.getMany(keys);
   if (signal.aborted) throw namedError('AbortError', 'cancelled');

@@ -24,7 +24,9 @@ export interface Confounder<T> {
  * Keeps the first item of each content hash, in input order, and reports every later one as a duplicate of it.
  * Callers sort first (intake sorts by path) so the kept copy does not depend on enumeration order.
  */
-export function dedupeByHash<T extends Hashed>(items: readonly T[]): { unique: T[]; duplicates: Duplicate<T>[] } {
+export function dedupeByHash<T extends Hashed>(
+  items: readonly T[],
+): { unique: T[]; duplicates: Duplicate<T>[] } {
   const first = new Map<string, T>();
   const unique: T[] = [];
   const duplicates: Duplicate<T>[] = [];

@@ -61,7 +61,9 @@ export class EmbeddingCache {
     if (missing.length === 0) return out;
     try {
       const tx = db.transaction(STORE, 'readonly');
-      const rows = await Promise.all(missing.map((i) => tx.store.get(keys[i]!) as Promise<StoredEmbedding | undefined>));
+      const rows = await Promise.all(
+        missing.map((i) => tx.store.get(keys[i]!) as Promise<StoredEmbedding | undefined>),
+      );
       await tx.done;
       rows.forEach((row, j) => {
         if (!row) return;

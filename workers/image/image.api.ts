@@ -1,0 +1,230 @@
+// The image worker's implementation: hash + header check of a file (no decode), and decode → resize → normalize
+// to CHW `pixel_values` (+ a small thumbnail), transferred back, never base64. One job at a time per call;
+// cancellation arrives as cancel(jobId) because comlink cannot carry an AbortSignal. The main side imports this
+// module's type only, so it uses nothing outside the DOM/WebWorker intersection (no `self`, no importScripts).
+import * as Comlink from 'comlink';
+import { namedError, type Preprocessing } from '../../src/lib/core/types.ts';
+import { inspectImageBytes, MAX_IMAGE_SIDE, type ImageFormat, type IntakeIssue } from './image-format.ts';
+import { placeImage, rgbaToChw, thumbnailSize } from './preprocess.ts';
+
+/** A file accepted by {@link api.inspect}: content hash and header facts. */
+export interface InspectedImage {
+  ok: true;
+  /** SHA-256 of the file's bytes, lowercase hex. */
+  sha256: string;
+  format: ImageFormat;
+  /** Dimensions from the header (before EXIF orientation). */
+  width: number;
+  height: number;
+}
+
+export type InspectOutcome = InspectedImage | ({ ok: false } & IntakeIssue);
+
+/** Thumbnail for the UI, encoded in the worker. */
+export interface ThumbnailSpec {
+  /** Longest side in pixels (never enlarged). */
+  maxSide: number;
+  type: 'image/jpeg' | 'image/webp';
+  quality: number;
+}
+
+export interface PreprocessRequest {
+  preprocessing: Preprocessing;
+  /** Known content hash (from intake); when absent the worker reads the file and hashes it. */
+  sha256?: string;
+  thumbnail?: ThumbnailSpec | null;
+  /** Largest accepted side; default MAX_IMAGE_SIDE. Checked on the header before decoding. */
+  maxSide?: number;
+}
+
+/** A decoded, preprocessed image. `pixels` is transferred, not copied. */
+export interface PreprocessedImage {
+  ok: true;
+  sha256: string;
+  /** Decoded size (after EXIF orientation). */
+  width: number;
+  height: number;
+  /** `pixel_values` [3, size, size], CHW, normalized per the request's Preprocessing. */
+  pixels: Float32Array;
+  thumbnail?: Blob;
+}
+
+export type PreprocessOutcome = PreprocessedImage | ({ ok: false; sha256?: string } & IntakeIssue);
+
+/** Instrumentation: how many full-size decoded bitmaps this worker holds, now and at most. */
+export interface ImageWorkerStats {
+  liveDecoded: number;
+  maxLiveDecoded: number;
+  activeJobs: number;
+  maxActiveJobs: number;
+}
+
+// Enough for any header: JPEG SOF can follow EXIF/ICC/XMP segments (up to 64 KB each); more is read if needed.
+const HEADER_BYTES = 256 * 1024;
+
+const FORMAT_LABEL: Record<ImageFormat, string> = { png: 'PNG', jpeg: 'JPEG', webp: 'WebP' };
+
+const jobs = new Map<number, { cancelled: boolean }>();
+const stats: ImageWorkerStats = { liveDecoded: 0, maxLiveDecoded: 0, activeJobs: 0, maxActiveJobs: 0 };
+// One model-input canvas per size, reused: allocating a canvas per image costs more than clearing it.
+const inputCanvases = new Map<number, OffscreenCanvasRenderingContext2D>();
+
+export const api = {
+  /** Reads the whole file once: SHA-256 and header inspection (format, size, truncation). Never decodes. */
+  async inspect(file: Blob, jobId: number, maxSide: number = MAX_IMAGE_SIDE): Promise<InspectOutcome> {
+    return runJob(jobId, async (checkCancelled) => {
+      if (file.size === 0) return { ok: false, code: 'empty', reason: 'empty file (0 bytes)' };
+      const bytes = await readBytes(file);
+      if (!(bytes instanceof Uint8Array)) return bytes;
+      checkCancelled();
+      const inspection = inspectImageBytes(bytes, { maxSide });
+      if (!inspection.ok) return inspection;
+      return { ...inspection, sha256: await sha256Hex(bytes) };
+    });
+  },
+
+  /** Decodes with createImageBitmap, draws per the Preprocessing spec, returns normalized CHW float32. */
+  async preprocess(file: Blob, request: PreprocessRequest, jobId: number): Promise<PreprocessOutcome> {
+    return runJob(jobId, async (checkCancelled) => {
+      const maxSide = request.maxSide ?? MAX_IMAGE_SIDE;
+      let sha256 = request.sha256;
+      let inspection;
+      if (sha256 === undefined) {
+        const bytes = await readBytes(file);
+        if (!(bytes instanceof Uint8Array)) return bytes;
+        inspection = inspectImageBytes(bytes, { maxSide });
+        if (!inspection.ok) return inspection;
+        sha256 = await sha256Hex(bytes);
+      } else {
+        // Hash known (intake ran): re-check only the header, so an oversized image is never decoded.
+        inspection = await inspectHeader(file, maxSide);
+        if (!inspection.ok) return { ...inspection, sha256 };
+      }
+      checkCancelled();
+
+      let bitmap: ImageBitmap;
+      try {
+        // colorSpaceConversion 'none': ignore embedded ICC profiles as PIL does, so tensors match the reference.
+        bitmap = await createImageBitmap(file, { colorSpaceConversion: 'none' });
+      } catch {
+        const label = FORMAT_LABEL[inspection.format];
+        return {
+          ok: false,
+          sha256,
+          code: 'decode-failed',
+          reason: `corrupt or unsupported ${label} image data: the browser could not decode it`,
+        };
+      }
+      stats.liveDecoded++;
+      stats.maxLiveDecoded = Math.max(stats.maxLiveDecoded, stats.liveDecoded);
+      try {
+        checkCancelled();
+        const { width, height } = bitmap;
+        const p = request.preprocessing;
+        const ctx = inputContext(p.size);
+        // Black first: pad-to-square letterboxes with black, and transparent pixels composite onto black.
+        ctx.fillStyle = '#000';
+        ctx.fillRect(0, 0, p.size, p.size);
+        const at = placeImage(width, height, p.resize, p.size);
+        ctx.drawImage(bitmap, at.dx, at.dy, at.dw, at.dh);
+        const thumbnail = request.thumbnail ? await encodeThumbnail(bitmap, request.thumbnail) : undefined;
+        checkCancelled();
+        const pixels = rgbaToChw(ctx.getImageData(0, 0, p.size, p.size).data, p.size, p);
+        const result: PreprocessedImage = { ok: true, sha256, width, height, pixels };
+        if (thumbnail) result.thumbnail = thumbnail;
+        return Comlink.transfer(result, [pixels.buffer]);
+      } finally {
+        bitmap.close();
+        stats.liveDecoded--;
+      }
+    });
+  },
+
+  /** Asks a running job to stop at its next check; it then rejects with an Error named 'AbortError'. */
+  cancel(jobId: number): void {
+    const job = jobs.get(jobId);
+    if (job) job.cancelled = true;
+  },
+
+  stats(): ImageWorkerStats {
+    return { ...stats };
+  },
+
+  resetStats(): void {
+    stats.maxLiveDecoded = stats.liveDecoded;
+    stats.maxActiveJobs = stats.activeJobs;
+  },
+};
+
+export type ImageApi = typeof api;
+
+async function runJob<T>(jobId: number, body: (checkCancelled: () => void) => Promise<T>): Promise<T> {
+  const job = { cancelled: false };
+  jobs.set(jobId, job);
+  stats.activeJobs++;
+  stats.maxActiveJobs = Math.max(stats.maxActiveJobs, stats.activeJobs);
+  try {
+    return await body(() => {
+      if (job.cancelled) throw namedError('AbortError', `image job ${jobId} was cancelled`);
+    });
+  } finally {
+    jobs.delete(jobId);
+    stats.activeJobs--;
+  }
+}
+
+async function readBytes(file: Blob): Promise<Uint8Array<ArrayBuffer> | ({ ok: false } & IntakeIssue)> {
+  try {
+    return new Uint8Array(await file.arrayBuffer());
+  } catch (error) {
+    // A file moved, deleted or without permission since it was picked.
+    const detail = error instanceof Error ? error.message : String(error);
+    return { ok: false, code: 'unreadable', reason: `the file could not be read (${detail})` };
+  }
+}
+
+async function inspectHeader(file: Blob, maxSide: number) {
+  const head = await readBytes(file.slice(0, HEADER_BYTES));
+  if (!(head instanceof Uint8Array)) return head;
+  const inspection = inspectImageBytes(head, { maxSide, complete: false });
+  // A JPEG whose frame header lies beyond the first slice: look at the whole file.
+  if (!inspection.ok && inspection.code === 'truncated' && file.size > head.length) {
+    const bytes = await readBytes(file);
+    return bytes instanceof Uint8Array ? inspectImageBytes(bytes, { maxSide, complete: false }) : bytes;
+  }
+  return inspection;
+}
+
+async function sha256Hex(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+  let hex = '';
+  for (const b of digest) hex += b.toString(16).padStart(2, '0');
+  return hex;
+}
+
+function inputContext(size: number): OffscreenCanvasRenderingContext2D {
+  let ctx = inputCanvases.get(size);
+  if (!ctx) {
+    // willReadFrequently keeps the canvas on the CPU: getImageData then needs no GPU readback.
+    const context = new OffscreenCanvas(size, size).getContext('2d', {
+      willReadFrequently: true,
+      alpha: false,
+    });
+    if (!context) throw new Error('OffscreenCanvas 2D context is unavailable in this browser');
+    context.imageSmoothingEnabled = true;
+    context.imageSmoothingQuality = 'high';
+    inputCanvases.set(size, context);
+    ctx = context;
+  }
+  return ctx;
+}
+
+async function encodeThumbnail(bitmap: ImageBitmap, spec: ThumbnailSpec): Promise<Blob> {
+  const { width, height } = thumbnailSize(bitmap.width, bitmap.height, spec.maxSide);
+  const canvas = new OffscreenCanvas(width, height);
+  const ctx = canvas.getContext('2d', { alpha: false });
+  if (!ctx) throw new Error('OffscreenCanvas 2D context is unavailable in this browser');
+  ctx.imageSmoothingQuality = 'high';
+  ctx.drawImage(bitmap, 0, 0, width, height);
+  return canvas.convertToBlob({ type: spec.type, quality: spec.quality });
+}
