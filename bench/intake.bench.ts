@@ -39,8 +39,9 @@ try {
   await page.waitForFunction(() => 'intakeBench' in window, undefined, { timeout: 60_000 });
   const K = await page.evaluate(() => window.intakeBench.K);
 
-  await throughput(page, K);
-  await memory(page, K);
+  const only = process.env.INTAKE_BENCH_ONLY;
+  if (only !== 'memory') await throughput(page, K);
+  if (only !== 'throughput') await memory(page, K);
 } finally {
   await browser.close();
   await server.close();
@@ -133,15 +134,21 @@ async function memory(page: Page, K: number): Promise<void> {
     await cdp.send('HeapProfiler.collectGarbage');
     const baseline = { heap: await jsHeapUsed(cdp), pss: chromiumPss() };
     const peak = { ...baseline };
+    const series: [number, number][] = [];
     const sampler = setInterval(() => {
       void jsHeapUsed(cdp).then((heap) => (peak.heap = Math.max(peak.heap, heap)));
-      peak.pss = Math.max(peak.pss, chromiumPss());
+      const pss = chromiumPss();
+      peak.pss = Math.max(peak.pss, pss);
+      void page.evaluate(() => window.intakeBench.progress).then((done) => series.push([done, pss]));
     }, 100);
     const run = await page.evaluate(([name, batch]) => window.intakeBench.memoryRun(name, batch), [
       name,
       BATCH,
     ] as const);
     clearInterval(sampler);
+    if (process.env.INTAKE_BENCH_SERIES) {
+      console.error(series.filter((_, i) => i % 10 === 0).map(([d, p]) => `${d}:${Math.round((p - baseline.pss) / 2 ** 20)}`).join(' '));
+    }
     report({
       name: 'intake-memory',
       n: count,

@@ -72,6 +72,8 @@ function files(name: string): File[] {
 
 const bench = {
   K,
+  /** Results taken by the consumer in the current memory run (read by the Node side while it runs). */
+  progress: 0,
 
   /**
    * Generates `count` JPEG files of `size`² px. With `distinct` < count, files reuse `distinct` encoded images by
@@ -161,8 +163,10 @@ const bench = {
       batch = [];
       await new Promise((resolve) => setTimeout(resolve, 0));
     };
+    bench.progress = 0;
     for await (const result of preprocessStream(files(name), CLIP, { pool, stats, thumbnail: false })) {
       if ('error' in result) throw new Error(`image ${result.index}: ${result.error.reason}`);
+      bench.progress++;
       batch.push(result.pixels);
       if (batch.length === batchSize) await embed();
     }

@@ -63,8 +63,11 @@ test('ranks the known difference first, and re-ranks after a reload with no imag
   await expect(stats).toHaveAttribute('data-computed', '24');
   await expect(skipped).toContainText('corrupt.jpg');
   await expect(page.getByTestId('set-a-skipped').locator('li')).toHaveCount(badFiles.length);
-  const device = await page.getByTestId('model-backend').getAttribute('data-device');
-  testInfo.annotations.push({ type: 'device', description: String(device) });
+  // The WebGPU project must really run on WebGPU; the other must have fallen back to WASM.
+  await expect(page.getByTestId('model-backend')).toHaveAttribute(
+    'data-device',
+    testInfo.project.name === 'webgpu' ? 'webgpu' : 'wasm',
+  );
   await page.screenshot({ path: testInfo.outputPath('ranked.png'), fullPage: true });
 
   await page.reload();

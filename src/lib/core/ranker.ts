@@ -359,7 +359,11 @@ export function scoreMatrix(
     const kernel = loadKernel();
     if (kernel !== null && scoreMatrixWasm(kernel, imageEmbeddings, textEmbeddings, dim, rows, m, out))
       return out;
-    if (choice === 'wasm') throw new Error('the WebAssembly SIMD score kernel is unavailable here');
+    if (choice === 'wasm') {
+      throw new Error(
+        'the WebAssembly SIMD score kernel is unavailable here (or the problem exceeds its 2 GB memory)',
+      );
+    }
   }
   scoreMatrixJs(imageEmbeddings, textEmbeddings, dim, rows, m, out);
   return out;

@@ -3,11 +3,7 @@
 // they need (erf/erfc, normal CDF and quantile, Student-t tail via the regularized incomplete beta).
 // Conventions follow scipy 1.17 so results can be checked against it (tests/fixtures/stats-golden.json).
 
-/** Confidence interval (structurally identical to `Interval` in types.ts). */
-export interface Bounds {
-  lo: number;
-  hi: number;
-}
+import type { Interval } from './types.ts';
 
 /** Result of {@link welchTTest}. */
 export interface WelchResult {
@@ -496,7 +492,7 @@ function checkLevel(level: number): void {
 }
 
 /** DeLong interval from a summary; see {@link aurocCI} for the degenerate cases. */
-export function aurocCIFromSummary(s: RankSummary, level = 0.95): Bounds {
+export function aurocCIFromSummary(s: RankSummary, level = 0.95): Interval {
   checkLevel(level);
   const auc = aurocFromSummary(s);
   const variance = s.delongVariance;
@@ -538,7 +534,7 @@ export function auroc(a: ArrayLike<number>, b: ArrayLike<number>): number {
  * - DeLong variance exactly 0 (complete separation, or every value tied): the point interval `{ lo: auc, hi: auc }`.
  *   This is what the estimator says, not a claim of certainty: with tiny samples prefer the p-values.
  */
-export function aurocCI(a: ArrayLike<number>, b: ArrayLike<number>, level = 0.95): Bounds {
+export function aurocCI(a: ArrayLike<number>, b: ArrayLike<number>, level = 0.95): Interval {
   return aurocCIFromSummary(rankSummary(a, b), level);
 }
 

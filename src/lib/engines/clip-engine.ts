@@ -189,7 +189,8 @@ export class ClipEngine {
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const progress = onProgress ? Comlink.proxy(onProgress) : undefined;
+      // A fresh wrapper: Comlink.proxy marks the function it is given, and the caller's is not ours to mark.
+      const progress = onProgress ? Comlink.proxy((event: EngineProgress) => onProgress(event)) : undefined;
       const result = await Promise.race([run(connection.api, jobId, progress), connection.crashed]);
       // Finished just as the caller gave up: honour the abort, the caller no longer wants the result.
       if (signal?.aborted) throw namedError('AbortError', 'cancelled');
