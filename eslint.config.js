@@ -70,6 +70,12 @@ export default ts.config(
     ['**/state/**', '**/components/**'],
     'imports point towards core.',
   ),
+  {
+    // State keeps immutable snapshots in $state.raw; Maps/Sets built inside its methods are scratch values or
+    // frozen results, never mutated reactively, so Svelte's reactive collections would only add overhead.
+    files: ['src/lib/state/**'],
+    rules: { 'svelte/prefer-svelte-reactivity': 'off' },
+  },
   layer(['src/lib/state/**'], ['**/components/**'], 'state never imports components.'),
   layer(
     ['workers/**'],

@@ -11,7 +11,18 @@ import {
   type SkippedFile,
 } from '../imaging/index.ts';
 import { isAbort } from '../core/types.ts';
-import type { SetPanelView } from '../components/SetPanel.svelte';
+
+/** What a set panel shows. */
+export interface SetPanelView {
+  count: number;
+  thumbnails: { url: string; name: string }[];
+  skipped: { name: string; reason: string }[];
+  duplicates: { name: string; duplicateOf: string }[];
+  confounders: string[];
+  ignoredSystemFiles: number;
+  progress: { label: string; done: number; total: number } | null;
+  error: string | null;
+}
 
 /** How many thumbnails a set panel shows; the browser decodes only these. */
 const THUMBNAILS = 30;

@@ -4,7 +4,25 @@ import { availableRankers, parseLocalIndex, parseManifest } from '../core/manife
 import { isAbort, type EngineProgress, type RankerModelSpec } from '../core/types.ts';
 import { RankerSession } from '../engines/ranker-session.ts';
 import type { ClipLoadResult } from '../engines/clip-engine.ts';
-import type { ModelPanelView } from '../components/ModelPanel.svelte';
+
+/** What the model panel shows. */
+export interface ModelPanelView {
+  models: {
+    id: string;
+    label: string;
+    source: 'hub' | 'local';
+    size: string;
+    licence: string;
+    notes: string;
+  }[];
+  selectedId: string;
+  devicePreference: 'auto' | 'webgpu' | 'wasm';
+  status: 'idle' | 'loading' | 'ready' | 'error';
+  progress: { label: string; value?: number; max?: number; detail?: string } | null;
+  backend: { device: string; dtype: string; adapter: string; fellBack: string | null } | null;
+  error: string | null;
+  storageWarning: string | null;
+}
 
 export type DevicePreference = 'auto' | 'webgpu' | 'wasm';
 

@@ -4,9 +4,11 @@
 import { parseFindingsText, type FindingsNote } from '../core/findings-input.ts';
 import { rankFindings } from '../core/ranker.ts';
 import { isAbort, type RankedFinding } from '../core/types.ts';
-import type { SortKey } from '../components/ResultsTable.svelte';
 import type { ImageSets } from './image-sets.svelte.ts';
 import type { ModelsState } from './models.svelte.ts';
+
+/** Columns the results table sorts by. */
+export type SortKey = 'auroc' | 'finding' | 'meanA' | 'meanB' | 'pMannWhitney' | 'q' | 'cliffsDelta';
 
 export type RunStatus = 'idle' | 'loading-model' | 'embedding' | 'ranking' | 'done' | 'cancelled' | 'error';
 
