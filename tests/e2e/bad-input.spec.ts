@@ -107,3 +107,27 @@ test('WebGPU requested where there is none is a named, explained error', async (
   await expect(page.getByTestId('run-status')).toHaveText('done');
   await expect(page.getByTestId('model-backend')).toHaveAttribute('data-device', 'wasm');
 });
+
+test('Cancel stops a run while the model loads, keeps the previous results, and the next run works', async ({
+  page,
+  network,
+}) => {
+  void network;
+  await page.goto('/?ranker=test-clip');
+  await fillSets(page);
+  await page.getByTestId('findings-input').fill('right lower opacity');
+  await page.getByTestId('rank-button').click();
+  await expect(page.getByTestId('run-status')).toHaveText('done');
+  await expect(page.getByTestId('findings-row')).toHaveCount(1);
+
+  // A different model forces a new load, long enough to cancel.
+  await page.getByTestId('model-select').selectOption('test-siglip');
+  await page.getByTestId('rank-button').click();
+  await page.getByTestId('cancel-button').click();
+  await expect(page.getByTestId('run-status')).toHaveText('cancelled');
+  await expect(page.getByTestId('findings-row')).toHaveCount(1);
+  await expect(page.getByTestId('model-error')).toHaveCount(0);
+
+  await page.getByTestId('rank-button').click();
+  await expect(page.getByTestId('run-status')).toHaveText('done');
+});
