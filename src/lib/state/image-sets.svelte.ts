@@ -31,6 +31,8 @@ export type SetId = 'a' | 'b';
 
 export class ImageSet {
   readonly id: SetId;
+  /** What the set is, when the app knows (e.g. a demo cohort); null for user files. */
+  label = $state<string | null>(null);
   images = $state.raw<IntakeImage[]>([]);
   skipped = $state.raw<{ name: string; path: string; reason: string }[]>([]);
   duplicates = $state.raw<DuplicateFile[]>([]);
@@ -45,14 +47,16 @@ export class ImageSet {
     this.id = id;
   }
 
-  /** Files from a picker. */
-  addFiles(files: readonly File[]): Promise<void> {
+  /** Files from a picker (or generated), optionally naming what the set is. */
+  addFiles(files: readonly File[], label: string | null = null): Promise<void> {
+    this.label = label;
     return this.#intake(files);
   }
 
   /** A drop: entries must be taken synchronously, inside the event handler, before anything awaits. */
   addDrop(event: DragEvent): Promise<void> {
     if (!event.dataTransfer) return Promise.resolve();
+    this.label = null;
     const collected = collectFromDataTransfer(event.dataTransfer);
     return collected.then((c) => this.#intake(c));
   }
@@ -77,6 +81,7 @@ export class ImageSet {
     this.duplicates = [];
     this.ignoredSystemFiles = 0;
     this.error = null;
+    this.label = null;
     this.#refreshThumbnails();
   }
 

@@ -1,23 +1,31 @@
 // UI state of one ranking: the findings text, the run's status and progress, messages, results and their sort.
-// `rank()` = load the model → embed both sets (cache first) → embed findings → core's rankFindings. Re-ranking new
-// findings on the same sets reuses the embedded matrix (no decode, no forward pass, no cache lookup).
+// `rank()` = load the model → embed both sets (cache first) → embed findings → core's rankFindings.
+// `proposeFromBank()` ranks every concept-bank phrase and keeps the best as proposals; `runDemo()` generates two
+// phantom cohorts and does the same. Re-ranking on the same sets reuses the embedded matrix (no forward pass).
 import { parseFindingsText, type FindingsNote } from '../core/findings-input.ts';
 import { rankFindings } from '../core/ranker.ts';
+import { proposeFromBank, type BankPhrase } from '../core/concept-bank.ts';
+import type { DemoComparison } from '../core/demos.ts';
 import { isAbort, type RankedFinding } from '../core/types.ts';
+import { generatePhantomCohort } from '../engines/phantom-engine.ts';
 import type { ImageSets } from './image-sets.svelte.ts';
 import type { ModelsState } from './models.svelte.ts';
 
 /** Columns the results table sorts by. */
 export type SortKey = 'auroc' | 'finding' | 'meanA' | 'meanB' | 'pMannWhitney' | 'q' | 'cliffsDelta';
 
-export type RunStatus = 'idle' | 'loading-model' | 'embedding' | 'ranking' | 'done' | 'cancelled' | 'error';
+export type RunStatus =
+  'idle' | 'generating' | 'loading-model' | 'embedding' | 'ranking' | 'done' | 'cancelled' | 'error';
 
 export interface RunMessage {
   level: 'info' | 'warning' | 'error';
   text: string;
 }
 
-const DEFAULT_FINDINGS = '';
+/** The model the built-in demos use: fitted to phantoms, shipped under public/models/. */
+export const DEMO_RANKER = 'phantom-clip';
+/** Proposals kept from the concept bank. */
+const BANK_TOP_K = 10;
 
 function describeNote(note: FindingsNote): string {
   switch (note.kind) {
@@ -30,23 +38,36 @@ function describeNote(note: FindingsNote): string {
   }
 }
 
+interface EmbeddedSets {
+  matrix: Float32Array;
+  dim: number;
+  labels: Uint8Array;
+  computed: number;
+  cached: number;
+}
+
 export class RunState {
   readonly #sets: ImageSets;
   readonly #models: ModelsState;
-  findingsText = $state(DEFAULT_FINDINGS);
+  findingsText = $state('');
   status = $state<RunStatus>('idle');
   progress = $state.raw<{ label: string; done: number; total: number } | null>(null);
   messages = $state.raw<RunMessage[]>([]);
   results = $state.raw<RankedFinding[]>([]);
   truncated = $state.raw<ReadonlySet<string>>(new Set());
   embedStats = $state.raw<{ computed: number; cached: number; rankMs: number } | null>(null);
+  /** What produced the results: typed findings, or the concept bank (how many phrases were tested). */
+  source = $state.raw<{ kind: 'typed' } | { kind: 'bank'; tested: number } | null>(null);
+  /** The demo whose sets are loaded, if any (its ground truth is shown next to the results). */
+  demo = $state.raw<DemoComparison | null>(null);
   sortKey = $state<SortKey>('auroc');
   descending = $state(true);
   #controller: AbortController | null = null;
 
   readonly parsed = $derived(parseFindingsText(this.findingsText));
   readonly findingsNotes = $derived(this.parsed.notes.map(describeNote));
-  readonly running = $derived(['loading-model', 'embedding', 'ranking'].includes(this.status));
+  readonly running = $derived(['generating', 'loading-model', 'embedding', 'ranking'].includes(this.status));
+  readonly setsReady: boolean;
   readonly canRank: boolean;
 
   readonly rows = $derived.by(() => {
@@ -66,6 +87,8 @@ export class RunState {
     switch (this.status) {
       case 'idle':
         return this.canRank ? 'ready to rank' : this.#whatIsMissing();
+      case 'generating':
+        return 'generating phantoms…';
       case 'loading-model':
         return 'loading the model…';
       case 'embedding':
@@ -84,14 +107,10 @@ export class RunState {
   constructor(sets: ImageSets, models: ModelsState) {
     this.#sets = sets;
     this.#models = models;
-    this.canRank = $derived(
-      !this.running &&
-        this.parsed.findings.length > 0 &&
-        sets.a.images.length > 0 &&
-        sets.b.images.length > 0 &&
-        !sets.a.busy &&
-        !sets.b.busy,
+    this.setsReady = $derived(
+      !this.running && sets.a.images.length > 0 && sets.b.images.length > 0 && !sets.a.busy && !sets.b.busy,
     );
+    this.canRank = $derived(this.setsReady && this.parsed.findings.length > 0);
   }
 
   setFindingsText(text: string): void {
@@ -110,73 +129,22 @@ export class RunState {
     this.#controller?.abort();
   }
 
-  /** Ranks the findings; every failure ends as a message, never as an exception, and earlier results stay. */
-  async rank(): Promise<void> {
-    if (!this.canRank) return;
-    const controller = new AbortController();
-    this.#controller = controller;
-    const { signal } = controller;
+  /** Ranks the typed findings. */
+  rank(): Promise<void> {
+    if (!this.canRank) return Promise.resolve();
     const findings = this.parsed.findings;
-    const messages: RunMessage[] = [];
-    this.messages = [];
-    try {
-      this.status = 'loading-model';
-      await this.#models.load(signal);
-
-      this.status = 'embedding';
-      const a = this.#sets.a.images;
-      const b = this.#sets.b.images;
-      const images = [...a, ...b];
-      const embedded = await this.#models.session.embedImages(images, {
-        signal,
-        onProgress: (p) =>
-          (this.progress = {
-            label: p.phase === 'cache' ? 'Looking up cached embeddings' : 'Embedding images',
-            done: p.done,
-            total: p.total,
-          }),
-      });
-      this.progress = null;
-
-      const failed = new Set(embedded.failures.map((f) => f.index));
-      if (failed.size) {
-        const reasons = embedded.failures.map((f) => ({ sha256: images[f.index]!.sha256, reason: f.reason }));
-        this.#sets.a.reject(reasons.filter((_, i) => embedded.failures[i]!.index < a.length));
-        this.#sets.b.reject(reasons.filter((_, i) => embedded.failures[i]!.index >= a.length));
-        messages.push({
-          level: 'warning',
-          text: `${failed.size} image(s) could not be decoded and were left out (listed under their set).`,
-        });
-      }
-      const kept = images.map((_, i) => i).filter((i) => !failed.has(i));
-      const labels = new Uint8Array(kept.map((i) => (i < a.length ? 1 : 0)));
-      const nA = labels.reduce((s, l) => s + l, 0);
-      const nB = labels.length - nA;
-      if (nA === 0 || nB === 0) throw new Error(`Set ${nA === 0 ? 'A' : 'B'} has no usable image left.`);
-      if (nA === 1 || nB === 1) {
-        messages.push({
-          level: 'warning',
-          text: `Set ${nA === 1 ? 'A' : 'B'} has a single image: AUROC is shown, but its confidence interval and p-values are undefined. Add more images.`,
-        });
-      }
-      const dim = embedded.dim;
-      const matrix = failed.size ? new Float32Array(kept.length * dim) : embedded.matrix;
-      if (failed.size)
-        kept.forEach((src, row) =>
-          matrix.set(embedded.matrix.subarray(src * dim, (src + 1) * dim), row * dim),
-        );
-
+    return this.#run(async (signal, messages) => {
+      const sets = await this.#embedSets(signal, messages);
       this.status = 'ranking';
       const started = performance.now();
       const texts = await this.#models.session.embedTexts(findings, signal);
       const ranked = rankFindings({
-        imageEmbeddings: matrix,
-        dim,
-        labels,
+        imageEmbeddings: sets.matrix,
+        dim: sets.dim,
+        labels: sets.labels,
         textEmbeddings: texts.embeddings,
         findings,
       });
-      const rankMs = performance.now() - started;
       const truncated = new Set(findings.filter((_, i) => texts.truncated[i]));
       if (truncated.size) {
         messages.push({
@@ -184,10 +152,151 @@ export class RunState {
           text: `${truncated.size} finding(s) were longer than the text model’s ${this.#models.selected?.maxTextTokens ?? ''}-token context and were truncated (flagged in the table).`,
         });
       }
-      this.results = ranked;
-      this.truncated = truncated;
-      this.embedStats = { computed: embedded.computed, cached: embedded.cached, rankMs };
-      this.status = 'done';
+      this.#show(ranked, truncated, sets, performance.now() - started, { kind: 'typed' });
+    });
+  }
+
+  /**
+   * Concept-bank proposer: ranks every phrase of the bank on both sets and shows the best variant of each concept
+   * (top 10). q-values stay corrected across every phrase tested. The proposals fill the findings box for editing.
+   */
+  proposeFromBank(phrases: readonly BankPhrase[]): Promise<void> {
+    if (!this.setsReady || phrases.length === 0) return Promise.resolve();
+    return this.#run((signal, messages) => this.#propose(phrases, signal, messages));
+  }
+
+  /** Generates the demo's two phantom cohorts, loads them as the sets, and runs the concept-bank proposer. */
+  runDemo(demo: DemoComparison, phrases: readonly BankPhrase[]): Promise<void> {
+    if (this.running) return Promise.resolve();
+    return this.#run(async (signal, messages) => {
+      this.status = 'generating';
+      this.demo = demo;
+      this.results = [];
+      const generate = async (recipe: DemoComparison['a'], prefix: string, seed: number) => {
+        const generated = await generatePhantomCohort(
+          { n: demo.n, seed, size: 256, findings: recipe.findings },
+          prefix,
+          (done, total) => (this.progress = { label: `Generating set ${prefix} phantoms`, done, total }),
+        );
+        if (signal.aborted) throw new DOMException('cancelled', 'AbortError');
+        return generated.map((g) => g.file);
+      };
+      const filesA = await generate(demo.a, 'A', demo.seed);
+      const filesB = await generate(demo.b, 'B', demo.seed + 1);
+      this.progress = null;
+      this.#sets.a.clear();
+      this.#sets.b.clear();
+      await Promise.all([
+        this.#sets.a.addFiles(filesA, demo.a.label),
+        this.#sets.b.addFiles(filesB, demo.b.label),
+      ]);
+      this.#models.select(DEMO_RANKER);
+      await this.#propose(phrases, signal, messages);
+    });
+  }
+
+  async #propose(phrases: readonly BankPhrase[], signal: AbortSignal, messages: RunMessage[]): Promise<void> {
+    const sets = await this.#embedSets(signal, messages);
+    this.status = 'ranking';
+    const started = performance.now();
+    const texts = await this.#models.session.embedTexts(
+      phrases.map((p) => p.text),
+      signal,
+    );
+    const { proposals } = proposeFromBank({
+      phrases,
+      imageEmbeddings: sets.matrix,
+      dim: sets.dim,
+      labels: sets.labels,
+      textEmbeddings: texts.embeddings,
+      topK: BANK_TOP_K,
+    });
+    this.findingsText = proposals.map((p) => p.finding).join('\n');
+    this.#show(
+      proposals.map((p) => p.ranked),
+      new Set(),
+      sets,
+      performance.now() - started,
+      { kind: 'bank', tested: phrases.length },
+    );
+  }
+
+  #show(
+    ranked: RankedFinding[],
+    truncated: Set<string>,
+    sets: EmbeddedSets,
+    rankMs: number,
+    source: NonNullable<RunState['source']>,
+  ): void {
+    this.results = ranked;
+    this.truncated = truncated;
+    this.embedStats = { computed: sets.computed, cached: sets.cached, rankMs };
+    this.source = source;
+    this.status = 'done';
+  }
+
+  /** Loads the model and embeds both sets; images that fail to decode move to their set's skipped list. */
+  async #embedSets(signal: AbortSignal, messages: RunMessage[]): Promise<EmbeddedSets> {
+    this.status = 'loading-model';
+    await this.#models.load(signal);
+
+    this.status = 'embedding';
+    const a = this.#sets.a.images;
+    const b = this.#sets.b.images;
+    const images = [...a, ...b];
+    const embedded = await this.#models.session.embedImages(images, {
+      signal,
+      onProgress: (p) =>
+        (this.progress = {
+          label: p.phase === 'cache' ? 'Looking up cached embeddings' : 'Embedding images',
+          done: p.done,
+          total: p.total,
+        }),
+    });
+    this.progress = null;
+
+    const failed = new Set(embedded.failures.map((f) => f.index));
+    if (failed.size) {
+      const reasons = embedded.failures.map((f) => ({
+        sha256: images[f.index]!.sha256,
+        reason: f.reason,
+        index: f.index,
+      }));
+      this.#sets.a.reject(reasons.filter((f) => f.index < a.length));
+      this.#sets.b.reject(reasons.filter((f) => f.index >= a.length));
+      messages.push({
+        level: 'warning',
+        text: `${failed.size} image(s) could not be decoded and were left out (listed under their set).`,
+      });
+    }
+    const kept = images.map((_, i) => i).filter((i) => !failed.has(i));
+    const labels = new Uint8Array(kept.map((i) => (i < a.length ? 1 : 0)));
+    const nA = labels.reduce((s, l) => s + l, 0);
+    const nB = labels.length - nA;
+    if (nA === 0 || nB === 0) throw new Error(`Set ${nA === 0 ? 'A' : 'B'} has no usable image left.`);
+    if (nA === 1 || nB === 1) {
+      messages.push({
+        level: 'warning',
+        text: `Set ${nA === 1 ? 'A' : 'B'} has a single image: AUROC is shown, but its confidence interval and p-values are undefined. Add more images.`,
+      });
+    }
+    const dim = embedded.dim;
+    let matrix = embedded.matrix;
+    if (failed.size) {
+      matrix = new Float32Array(kept.length * dim);
+      kept.forEach((src, row) => matrix.set(embedded.matrix.subarray(src * dim, (src + 1) * dim), row * dim));
+    }
+    return { matrix, dim, labels, computed: embedded.computed, cached: embedded.cached };
+  }
+
+  /** Runs one job: every failure ends as a message, never as an exception, and earlier results stay. */
+  async #run(job: (signal: AbortSignal, messages: RunMessage[]) => Promise<void>): Promise<void> {
+    const controller = new AbortController();
+    this.#controller = controller;
+    const messages: RunMessage[] = [];
+    this.messages = [];
+    try {
+      await job(controller.signal, messages);
     } catch (error) {
       this.progress = null;
       if (isAbort(error)) {
