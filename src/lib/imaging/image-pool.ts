@@ -11,7 +11,10 @@ export type ImageWorkerApi = Comlink.Remote<ImageApi>;
 export interface ImageWorkerPoolOptions {
   /** Number of workers; default min(4, navigator.hardwareConcurrency). Workers start on first demand. */
   size?: number;
-  /** Jobs sent to one worker at once; default 1 (one decoded full-size bitmap per worker at most). */
+  /**
+   * Jobs sent to one worker at once; default 2: a job mostly waits (blob read over IPC, decode on the browser's
+   * decoder thread), so a second one keeps the worker busy. Also the most images one worker decodes at once.
+   */
   jobsPerWorker?: number;
   /** Worker factory, for tests; default the module worker workers/image/image.worker.ts. */
   createWorker?: () => Worker;
@@ -51,7 +54,7 @@ export class ImageWorkerPool {
 
   constructor(options: ImageWorkerPoolOptions = {}) {
     this.size = Math.max(1, Math.floor(options.size ?? defaultPoolSize()));
-    this.jobsPerWorker = Math.max(1, Math.floor(options.jobsPerWorker ?? 1));
+    this.jobsPerWorker = Math.max(1, Math.floor(options.jobsPerWorker ?? 2));
     this.#createWorker = options.createWorker ?? createImageWorker;
   }
 
@@ -148,6 +151,8 @@ export class ImageWorkerPool {
     const slot: Slot = { worker, api: Comlink.wrap<ImageApi>(worker), running: 0, failures: new Set() };
     // A worker that fails to load or crashes answers nothing: fail its jobs instead of hanging them.
     const onError = (event: Event) => {
+      // Handled here (the jobs fail with the message), so not also reported as an uncaught error.
+      event.preventDefault();
       const message =
         event instanceof ErrorEvent && event.message ? event.message : 'it failed to start or crashed';
       const error = new Error(`image worker failed: ${message}`);

@@ -20,7 +20,7 @@ export interface IntakeImage {
   sha256: string;
   file: File;
   format: ImageFormat;
-  /** From the file header (before EXIF orientation). */
+  /** Displayed size (EXIF orientation applied), read from the file header without decoding. */
   width: number;
   height: number;
 }

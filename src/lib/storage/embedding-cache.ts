@@ -1,11 +1,10 @@
 // Image-embedding cache in IndexedDB (the only importer of idb besides the other storage modules). Keyed by
 // core's embeddingKey(model, preprocessing version, SHA-256, crop) so a cached image costs no forward pass, across
 // reloads. When IndexedDB is unavailable (private mode, blocked) or over quota, it keeps working in memory and says so.
-import { openDB, type IDBPDatabase } from 'idb';
+import type { IDBPDatabase } from 'idb';
+import { DB_NAME, openAppDb, STORES } from './db.ts';
 
-const DB_NAME = 'raddiff';
-const DB_VERSION = 1;
-const STORE = 'embeddings';
+const STORE = STORES.embeddings;
 
 interface StoredEmbedding {
   key: string;
@@ -29,13 +28,7 @@ export class EmbeddingCache {
   static async open(dbName = DB_NAME): Promise<EmbeddingCache> {
     const cache = new EmbeddingCache();
     try {
-      cache.#db = await openDB(dbName, DB_VERSION, {
-        upgrade(db) {
-          if (!db.objectStoreNames.contains(STORE)) {
-            db.createObjectStore(STORE, { keyPath: 'key' }).createIndex('modelId', 'modelId');
-          }
-        },
-      });
+      cache.#db = await openAppDb(dbName);
       cache.#mode = 'indexeddb';
     } catch (error) {
       cache.#warning = `Browser storage is unavailable (${describe(error)}): embeddings are kept in memory for this tab only and will be recomputed after a reload.`;
