@@ -15,6 +15,8 @@ export interface DemoComparison {
   blurb: string;
   /** The ground truth, phrased like a finding. */
   truth: string;
+  /** What B is instead (the judge scores 0 for findings truer of B). */
+  truthB: string;
   difficulty: 'easy' | 'medium' | 'hard';
   a: CohortRecipe;
   b: CohortRecipe;
@@ -34,6 +36,7 @@ export const DEMOS: readonly DemoComparison[] = [
     title: 'Left pleural effusion vs none',
     blurb: 'Most of A has a large left effusion; B has none. The classic obvious difference.',
     truth: 'large left pleural effusion',
+    truthB: 'no pleural effusion',
     difficulty: 'easy',
     a: {
       label: 'left effusion cohort',
@@ -51,6 +54,7 @@ export const DEMOS: readonly DemoComparison[] = [
     title: 'Cardiomegaly vs normal heart size',
     blurb: 'A has enlarged cardiac silhouettes; B has normal hearts.',
     truth: 'cardiomegaly',
+    truthB: 'normal heart size',
     difficulty: 'easy',
     a: { label: 'cardiomegaly cohort', findings: [{ spec: { name: 'cardiomegaly' }, prevalence: 0.85 }] },
     b: { label: 'normal heart size', findings: [] },
@@ -62,6 +66,7 @@ export const DEMOS: readonly DemoComparison[] = [
     title: 'Right central line vs none',
     blurb: 'A devices difference: a right-sided central venous catheter in most of A.',
     truth: 'right central venous catheter',
+    truthB: 'no central venous catheter',
     difficulty: 'medium',
     a: {
       label: 'right CVC cohort',
@@ -82,6 +87,7 @@ export const DEMOS: readonly DemoComparison[] = [
     title: 'Subtle: small right pneumothorax',
     blurb: 'Only about half of A has a small right pneumothorax, against 10% of B: a hard, realistic gap.',
     truth: 'right pneumothorax',
+    truthB: 'no pneumothorax',
     difficulty: 'hard',
     a: {
       label: 'some right pneumothoraces',
@@ -100,6 +106,7 @@ export const DEMOS: readonly DemoComparison[] = [
     blurb:
       'Both sets are full of central lines and pacemakers; only right effusions differ. The ranker must look past the devices.',
     truth: 'right pleural effusion',
+    truthB: 'no pleural effusion',
     difficulty: 'medium',
     a: {
       label: 'ICU cohort with effusions',

@@ -7,6 +7,7 @@ import { rankFindings } from '../core/ranker.ts';
 import { proposeFromBank, type BankPhrase } from '../core/concept-bank.ts';
 import type { DemoComparison } from '../core/demos.ts';
 import { isAbort, type RankedFinding } from '../core/types.ts';
+import { judgeConcept } from '../core/judges/concept-judge.ts';
 import { generatePhantomCohort } from '../engines/phantom-engine.ts';
 import type { ImageSets } from './image-sets.svelte.ts';
 import type { ModelsState } from './models.svelte.ts';
@@ -70,6 +71,23 @@ export class RunState {
   readonly setsReady: boolean;
   readonly canRank: boolean;
 
+  /** The demo whose cohorts are still the loaded sets (adding or clearing files ends it). */
+  readonly activeDemo: DemoComparison | null;
+
+  /**
+   * For a demo (known ground truth): the concept judge's score per shown finding (2 exact, 1 partial, 0 not) and
+   * the rank of the first exact match, so the user sees at once whether the method found the difference.
+   */
+  readonly verdicts = $derived.by(() => {
+    const demo = this.activeDemo;
+    if (!demo || this.source?.kind !== 'bank') return null;
+    const scores = new Map(
+      this.results.map((r) => [r.finding, judgeConcept(r.finding, demo.truth, demo.truthB).score]),
+    );
+    const firstExact = this.results.findIndex((r) => scores.get(r.finding) === 2);
+    return { scores, firstExact: firstExact === -1 ? null : firstExact + 1 };
+  });
+
   readonly rows = $derived.by(() => {
     const key = this.sortKey;
     const sign = this.descending ? -1 : 1;
@@ -111,6 +129,9 @@ export class RunState {
       !this.running && sets.a.images.length > 0 && sets.b.images.length > 0 && !sets.a.busy && !sets.b.busy,
     );
     this.canRank = $derived(this.setsReady && this.parsed.findings.length > 0);
+    this.activeDemo = $derived(
+      this.demo && sets.a.label === this.demo.a.label && sets.b.label === this.demo.b.label ? this.demo : null,
+    );
   }
 
   setFindingsText(text: string): void {
