@@ -26,6 +26,7 @@ const K = defaultPoolSize();
 const sets = new Map<string, File[]>();
 const pools = new Map<number, ImageWorkerPool>();
 let decoders: Comlink.Remote<DecodeApi>[] | undefined;
+const hashes = new WeakMap<File, string>();
 
 /** A chest-film-like gray image: smooth body gradient, rib-like bands, noise (so the JPEG decode is realistic). */
 function paint(size: number, seed: number): ImageData {
@@ -92,35 +93,47 @@ const bench = {
     return { count, distinct, bytes: blobs.reduce((n, b) => n + b.size, 0) };
   },
 
-  /** Baseline: the same files through K plain workers, one job each at a time, like the pool. */
-  async rawDecode(name: string, mode: 'decode' | 'decodeResize' | 'decodeDraw', size = CLIP.size) {
+  /**
+   * Baseline: the same files through K plain workers with `jobsPerWorker` calls in flight on each, dispatched like
+   * the pool (a shared queue).
+   */
+  async rawDecode(name: string, mode: 'decode' | 'decodeResize' | 'decodeDraw', jobsPerWorker = 1) {
     decoders ??= Array.from({ length: K }, () =>
       Comlink.wrap<DecodeApi>(new Worker(new URL('./decode.worker.ts', import.meta.url), { type: 'module' })),
     );
     const list = files(name);
     let next = 0;
+    const lanes = decoders.flatMap((worker) => Array.from({ length: jobsPerWorker }, () => worker));
     const t0 = performance.now();
     await Promise.all(
-      decoders.map(async (worker) => {
+      lanes.map(async (worker) => {
         while (next < list.length) {
           const file = list[next++]!;
           if (mode === 'decode') await worker.decode(file);
-          else if (mode === 'decodeResize') await worker.decodeResize(file, size);
-          else await worker.decodeDraw(file, size);
+          else if (mode === 'decodeResize') await worker.decodeResize(file, CLIP.size);
+          else await worker.decodeDraw(file, CLIP.size);
         }
       }),
     );
     return { ms: performance.now() - t0 };
   },
 
-  /** The product path: preprocessStream to CLIP pixel_values (224, center crop), consumer takes every result. */
-  async intake(name: string, options: { thumbnail: boolean; jobsPerWorker: number }) {
+  /**
+   * The product path: preprocessStream to CLIP pixel_values (224, center crop), the consumer takes every result.
+   * `knownHash`: sources carry the SHA-256 from intake (the normal flow), so the worker does not re-read and hash.
+   */
+  async intake(name: string, options: { thumbnail: boolean; jobsPerWorker: number; knownHash: boolean }) {
     const pool = poolWith(options.jobsPerWorker);
+    const list = files(name);
+    const sources = options.knownHash ? list.map((file) => ({ file, sha256: hashes.get(file)! })) : list;
+    if (options.knownHash && sources.some((s) => !('sha256' in s) || !s.sha256)) {
+      throw new Error('run hash() on this set first');
+    }
     await pool.resetStats();
     const stats: StreamStats = { inFlight: 0, maxInFlight: 0 };
     const t0 = performance.now();
     let count = 0;
-    for await (const result of preprocessStream(files(name), CLIP, {
+    for await (const result of preprocessStream(sources, CLIP, {
       pool,
       stats,
       thumbnail: options.thumbnail ? {} : false,
@@ -143,7 +156,10 @@ const bench = {
     const list = files(name);
     const t0 = performance.now();
     const outcomes = await hashFiles(list, { pool: poolWith(1) });
-    if (outcomes.some((o) => !o.ok)) throw new Error('hashing refused a generated image');
+    outcomes.forEach((outcome, i) => {
+      if (!outcome.ok) throw new Error(`hashing refused generated image ${i}: ${outcome.reason}`);
+      hashes.set(list[i]!, outcome.sha256);
+    });
     return { ms: performance.now() - t0, bytes: list.reduce((n, f) => n + f.size, 0) };
   },
 
@@ -151,8 +167,8 @@ const bench = {
    * A long run shaped like the embedding stage: the consumer gathers batches of `batchSize` tensors, "embeds"
    * them (a yield to the event loop) and drops them. Returns the stream's and workers' in-flight maxima.
    */
-  async memoryRun(name: string, batchSize: number) {
-    const pool = poolWith(1);
+  async memoryRun(name: string, batchSize: number, jobsPerWorker: number) {
+    const pool = poolWith(jobsPerWorker);
     await pool.resetStats();
     const stats: StreamStats = { inFlight: 0, maxInFlight: 0 };
     const t0 = performance.now();

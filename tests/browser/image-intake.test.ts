@@ -1,7 +1,7 @@
 // Image intake in real Chromium with real module workers: files generated in the test (OffscreenCanvas PNG/JPEG/WebP,
 // fast-png grayscale, hand-built headers), refusal reasons, dedupe and confounders, folder enumeration, tensor
 // numerics against the mean/std arithmetic for each resize mode, the bounded window, and cancellation.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { encode as encodePng } from 'fast-png';
 import type { Preprocessing } from '../../src/lib/core/types.ts';
 import {
@@ -20,7 +20,16 @@ import {
   type PreprocessedResult,
   type StreamStats,
 } from '../../src/lib/imaging/index.ts';
-import { concat, crc32, dicomBytes, gifBytes, pngHeaderOnly, tiffBytes } from '../fixtures/image-bytes.ts';
+import { placeImage, rgbaToChw } from '../../workers/image/preprocess.ts';
+import {
+  crc32,
+  dicomBytes,
+  gifBytes,
+  jpegWithOrientation,
+  pngHeaderOnly,
+  pngWithOrientation,
+  tiffBytes,
+} from '../fixtures/image-bytes.ts';
 
 type Rgb = [number, number, number];
 
@@ -143,7 +152,7 @@ describe('intakeFiles', () => {
     expect(reasons).toEqual({
       'animated.jpg': ['unsupported-format', 'GIF is not supported; accepted formats are PNG, JPEG and WebP'],
       'cut.jpg': ['truncated', 'truncated JPEG: the file ends before its end-of-image marker'],
-      'cut.png': ['truncated', expect.stringMatching(/^truncated PNG: the file ends inside an? \w+ chunk$/)],
+      'cut.png': ['truncated', expect.stringMatching(/^truncated PNG: the file ends inside its \w+ chunk$/)],
       'empty.png': ['empty', 'empty file (0 bytes)'],
       'huge.png': ['too-large', 'PNG of 12000×12000 px is too large: the limit is 10,000 px per side'],
       'notes.png': ['not-image', 'not an image: the file contains text'],
@@ -188,6 +197,21 @@ describe('intakeFiles', () => {
     await expect(hashFiles(files, { pool, signal: AbortSignal.abort() })).rejects.toMatchObject({
       name: 'AbortError',
     });
+  });
+  it('fails with ImageWorkerFailed instead of hanging when a worker cannot start', async () => {
+    const script = URL.createObjectURL(new Blob(['throw new Error("boom")'], { type: 'text/javascript' }));
+    const broken = new ImageWorkerPool({
+      size: 1,
+      createWorker: () => new Worker(script, { type: 'module' }),
+    });
+    try {
+      await expect(hashFiles([webp640], { pool: broken })).rejects.toMatchObject({
+        name: 'ImageWorkerFailed',
+      });
+    } finally {
+      broken.terminate();
+      URL.revokeObjectURL(script);
+    }
   });
 });
 
@@ -392,6 +416,76 @@ describe('preprocessStream numerics', () => {
     expect(at(r.pixels, 4, 0, 1, 1)).not.toBeCloseTo(at(r.pixels, 4, 2, 1, 1), 2);
   });
 
+  /** The same preprocessing done on the main thread the plain way: full decode, drawImage ('high'), read back. */
+  async function reference(blob: Blob, p: Preprocessing): Promise<Float32Array> {
+    const bitmap = await createImageBitmap(blob, { colorSpaceConversion: 'none' });
+    const at = placeImage(bitmap.width, bitmap.height, p.resize, p.size);
+    const ctx = new OffscreenCanvas(p.size, p.size).getContext('2d', { willReadFrequently: true })!;
+    ctx.fillStyle = '#000';
+    ctx.fillRect(0, 0, p.size, p.size);
+    ctx.imageSmoothingQuality = 'high';
+    ctx.drawImage(bitmap, at.dx, at.dy, at.dw, at.dh);
+    bitmap.close();
+    return rgbaToChw(ctx.getImageData(0, 0, p.size, p.size).data, p.size, p);
+  }
+
+  /** Mean and largest absolute difference, in 0–255 gray levels of channel 0 (std 0.2, rescale 1/255). */
+  function difference(x: Float32Array, y: Float32Array): { mean: number; max: number } {
+    const plane = x.length / 3;
+    let sum = 0;
+    let max = 0;
+    for (let i = 0; i < plane; i++) {
+      const d = Math.abs(x[i]! - y[i]!) * 0.2 * 255;
+      sum += d;
+      max = Math.max(max, d);
+    }
+    return { mean: sum / plane, max };
+  }
+
+  it('applies EXIF orientation like the browser does (JPEG APP1, PNG eXIf), exactly at scale 1', async () => {
+    const stored = await bytesOf(await encodePixels(12, 8, colorful));
+    const turned = new Blob([pngWithOrientation(stored, 6)]);
+    const set = await intakeFiles([file(turned, 'turned.png')], { pool });
+    expect(set.images[0]).toMatchObject({ width: 8, height: 12 }); // Displayed size.
+    const p = spec('shortest-edge-center-crop', 8);
+    const r = await run(turned, p);
+    expect([r.width, r.height]).toEqual([8, 12]);
+    const expectedPixels = await reference(turned, p);
+    for (let i = 0; i < expectedPixels.length; i++) expect(r.pixels[i]).toBeCloseTo(expectedPixels[i]!, 5);
+    // Orientation 6 turns the stored image a quarter clockwise: displayed (x, y) is stored (y, 7 − x); the crop
+    // keeps displayed rows 2–9.
+    expect(at(r.pixels, 8, 1, 0, 0)).toBeCloseTo(expected(colorful(2, 7)[1], 1), 5);
+    expect(at(r.pixels, 8, 2, 5, 3)).toBeCloseTo(expected(colorful(5, 2)[2], 2), 5);
+
+    const jpegTurned = new Blob([
+      jpegWithOrientation(await bytesOf(await encodePixels(300, 200, radiographLike(7), 'image/jpeg')), 8),
+    ]);
+    const q = spec('pad-to-square', 64);
+    const j = await run(jpegTurned, q);
+    expect([j.width, j.height]).toEqual([200, 300]);
+    expect(difference(j.pixels, await reference(jpegTurned, q)).mean).toBeLessThan(2);
+  });
+
+  it('resize-on-decode matches a full decode + drawImage reference for every mode (2048×1536 JPEG)', async () => {
+    const photo = await encodePixels(2048, 1536, radiographLike(8), 'image/jpeg', 0.9);
+    for (const resize of ['shortest-edge-center-crop', 'pad-to-square', 'squash'] as const) {
+      const p = spec(resize, 224);
+      const r = await run(photo, p);
+      const d = difference(r.pixels, await reference(photo, p));
+      // Chromium resamples both ways with the same filter: identical but for rounding (measured: max 1 level).
+      expect(d.mean, resize).toBeLessThan(0.1);
+      expect(d.max, resize).toBeLessThanOrEqual(2);
+    }
+  });
+
+  it('an elongated image under center-crop is decoded whole and cropped while drawing', async () => {
+    // 400×20 → resized 160×8 under an 8 px crop: 20 model inputs of area, beyond the resize-on-decode limit.
+    const strip = await encodePixels(400, 20, (x) => [x % 256, 255 - (x % 256), 128]);
+    const p = spec('shortest-edge-center-crop', 8);
+    const r = await run(strip, p);
+    expect(difference(r.pixels, await reference(strip, p)).max).toBeLessThan(1);
+  });
+
   it('2048×2048 JPEG and PNG → [3, 224, 224] plus a ≤128 px JPEG thumbnail; corrupt data is a value', async () => {
     const set = await intakeFiles(
       [
@@ -473,12 +567,20 @@ describe('preprocessStream bounds and cancellation', () => {
     await counting.resetStats();
     counting.started = 0;
     const stats: StreamStats = { inFlight: 0, maxInFlight: 0 };
-    const stream = preprocessStream(many, p, { pool: counting, window: 3, stats });
+    const stream = preprocessStream(many, p, { pool: counting, concurrency: 2, window: 3, stats });
     const first = await stream.next();
     const second = await stream.next();
     expect([ok(first.value || undefined).index, ok(second.value || undefined).index]).toEqual([0, 1]);
-    // The consumer holds 2 and waits: the stream fills its window (indices 2, 3, 4) and stops there.
-    await sleep(400);
+    // The consumer holds 2 and waits: the stream fills its window (indices 2, 3, 4) and stops there, even once
+    // every started job has finished.
+    await vi.waitFor(() => expect(counting.started).toBe(2 + 3), { timeout: 30_000 });
+    await vi.waitFor(
+      async () => expect((await counting.stats()).every((w) => w.activeJobs === 0)).toBe(true),
+      {
+        timeout: 30_000,
+      },
+    );
+    await sleep(100);
     expect(counting.started).toBe(2 + 3);
     expect(stats.inFlight).toBe(3);
     let count = 2;
@@ -491,7 +593,7 @@ describe('preprocessStream bounds and cancellation', () => {
     expect(stats.maxInFlight).toBeLessThanOrEqual(3);
     const workers = await counting.stats();
     expect(workers.length).toBeLessThanOrEqual(2);
-    for (const w of workers) expect(w.maxLiveDecoded).toBeLessThanOrEqual(1);
+    for (const w of workers) expect(w.maxLiveDecoded).toBeLessThanOrEqual(counting.jobsPerWorker);
   });
 
   it('cancellation mid-stream rejects with AbortError and stops scheduling', async () => {
@@ -507,11 +609,15 @@ describe('preprocessStream bounds and cancellation', () => {
     await expect(consume).rejects.toMatchObject({ name: 'AbortError' });
     expect(seen).toEqual([0, 1, 2]);
     const startedAtAbort = counting.started;
-    expect(startedAtAbort).toBeLessThanOrEqual(3 + 4); // Taken + window (2 × pool capacity).
-    await sleep(300);
+    expect(startedAtAbort).toBeLessThanOrEqual(3 + 2 * counting.capacity); // Taken + default window.
+    // Jobs already decoding finish (a decode cannot be interrupted), then nothing runs and nothing new starts.
+    await vi.waitFor(
+      async () =>
+        expect((await counting.stats()).every((w) => w.activeJobs === 0 && w.liveDecoded === 0)).toBe(true),
+      { timeout: 30_000 },
+    );
+    await sleep(200);
     expect(counting.started).toBe(startedAtAbort);
-    const workers = await counting.stats();
-    expect(workers.every((w) => w.activeJobs === 0 && w.liveDecoded === 0)).toBe(true);
   });
 
   it('an aborted signal rejects at once; breaking out of the loop cancels the rest', async () => {

@@ -51,9 +51,9 @@ function fakeEmbedder(): ImageEmbedder & { batches: number[] } {
   };
 }
 
-const preprocess: PreprocessStream = async function* (files) {
-  for (let index = 0; index < files.length; index++) {
-    const byte = new Uint8Array(await files[index]!.arrayBuffer())[0]!;
+const preprocess: PreprocessStream = async function* (images) {
+  for (let index = 0; index < images.length; index++) {
+    const byte = new Uint8Array(await images[index]!.file.arrayBuffer())[0]!;
     if (byte === 255) yield { index, error: 'corrupt JPEG' };
     else yield { index, pixels: new Float32Array(12).fill(byte) };
   }

@@ -4,14 +4,17 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { encode as encodePng } from 'fast-png';
 import { encode as encodeJpeg } from 'jpeg-js';
-import { inspectImageBytes } from '../../workers/image/image-format.ts';
+import { exifOrientation, inspectImageBytes, orientedSize } from '../../workers/image/image-format.ts';
 import { placeImage, rgbaToChw, thumbnailSize } from '../../workers/image/preprocess.ts';
 import type { Preprocessing } from '../../src/lib/core/types.ts';
 import {
   concat,
   dicomBytes,
+  exifTiff,
   gifBytes,
   jpegAppSegment,
+  jpegWithOrientation,
+  pngWithOrientation,
   pngHeaderOnly,
   tiffBytes,
   webpVp8Header,
@@ -33,15 +36,33 @@ const bytesOf = (s: string) => new TextEncoder().encode(s);
 
 describe('inspectImageBytes: accepted formats', () => {
   it('reads PNG dimensions from IHDR (RGBA and grayscale)', () => {
-    expect(inspectImageBytes(png(3, 2))).toEqual({ ok: true, format: 'png', width: 3, height: 2 });
-    expect(inspectImageBytes(png(7, 5, 1))).toEqual({ ok: true, format: 'png', width: 7, height: 5 });
+    expect(inspectImageBytes(png(3, 2))).toEqual({
+      ok: true,
+      format: 'png',
+      width: 3,
+      height: 2,
+      orientation: 1,
+    });
+    expect(inspectImageBytes(png(7, 5, 1))).toEqual({
+      ok: true,
+      format: 'png',
+      width: 7,
+      height: 5,
+      orientation: 1,
+    });
   });
 
   it('reads JPEG dimensions from SOF, also behind a large APP segment', () => {
     const file = jpeg(33, 17);
-    expect(inspectImageBytes(file)).toEqual({ ok: true, format: 'jpeg', width: 33, height: 17 });
+    expect(inspectImageBytes(file)).toEqual({
+      ok: true,
+      format: 'jpeg',
+      width: 33,
+      height: 17,
+      orientation: 1,
+    });
     const withExif = concat(file.subarray(0, 2), jpegAppSegment(1, 60_000), file.subarray(2));
-    expect(inspectImageBytes(withExif)).toEqual({ ok: true, format: 'jpeg', width: 33, height: 17 });
+    expect(inspectImageBytes(withExif)).toMatchObject({ ok: true, format: 'jpeg', width: 33, height: 17 });
   });
 
   it('accepts a JPEG with bytes after its end-of-image marker', () => {
@@ -61,6 +82,41 @@ describe('inspectImageBytes: accepted formats', () => {
     });
     expect(inspectImageBytes(webpVp8lHeader(300, 200))).toMatchObject({ ok: true, width: 300, height: 200 });
     expect(inspectImageBytes(webpVp8xHeader(5000, 70))).toMatchObject({ ok: true, width: 5000, height: 70 });
+  });
+});
+
+describe('EXIF orientation, as Chromium applies it', () => {
+  it('JPEG: the APP1 Exif orientation, big- or little-endian', () => {
+    expect(inspectImageBytes(jpegWithOrientation(jpeg(30, 20), 6))).toMatchObject({
+      width: 30,
+      orientation: 6,
+    });
+    const littleEndian = concat(
+      [0xff, 0xd8, 0xff, 0xe1, 0, 34],
+      new TextEncoder().encode('Exif\0\0'),
+      exifTiff(8, true),
+      jpeg(30, 20).subarray(2),
+    );
+    expect(inspectImageBytes(littleEndian)).toMatchObject({ orientation: 8 });
+  });
+
+  it('PNG: an eXIf chunk before IDAT counts, one after it does not', () => {
+    expect(inspectImageBytes(pngWithOrientation(png(30, 20), 5))).toMatchObject({ orientation: 5 });
+    expect(inspectImageBytes(pngWithOrientation(png(30, 20), 5, 'after-idat'))).toMatchObject({
+      orientation: 1,
+    });
+  });
+
+  it('out-of-range values and malformed TIFF mean no rotation', () => {
+    expect(inspectImageBytes(jpegWithOrientation(jpeg(8, 8), 9))).toMatchObject({ orientation: 1 });
+    expect(exifOrientation(new Uint8Array([0x4d, 0x4d, 0, 0x2a, 0, 0, 0, 200]), 0, 8)).toBe(1);
+    expect(exifOrientation(exifTiff(3), 0, 26)).toBe(3);
+    expect(exifOrientation(exifTiff(3), 0, 20)).toBe(1); // Cut inside the entry.
+  });
+
+  it('orientations 5–8 swap the displayed width and height', () => {
+    expect(orientedSize({ width: 30, height: 20, orientation: 6 })).toEqual({ width: 20, height: 30 });
+    expect(orientedSize({ width: 30, height: 20, orientation: 3 })).toEqual({ width: 30, height: 20 });
   });
 });
 
@@ -134,15 +190,21 @@ describe('inspectImageBytes: refusals name the problem', () => {
     });
   });
 
-  it('a header slice (complete: false) is enough for format and size', () => {
+  it('a header slice (complete: false) is enough for format, size and orientation', () => {
     const j = jpeg(64, 48);
     expect(inspectImageBytes(j.subarray(0, 1000), { complete: false })).toMatchObject({
       ok: true,
       width: 64,
     });
-    expect(inspectImageBytes(pngHeaderOnly(12_000, 9).subarray(0, 30), { complete: false })).toMatchObject({
+    const p = pngWithOrientation(png(64, 48), 6);
+    expect(inspectImageBytes(p.subarray(0, p.length - 20), { complete: false })).toMatchObject({
+      orientation: 6,
+    });
+    expect(inspectImageBytes(pngHeaderOnly(12_000, 9), { complete: false })).toMatchObject({
       code: 'too-large',
     });
+    // A slice that ends before the PNG's image data might hide an eXIf chunk: the caller must read more.
+    expect(inspectImageBytes(p.subarray(0, 30), { complete: false })).toMatchObject({ code: 'truncated' });
   });
 
   it('every strict prefix of a valid PNG or JPEG is refused, and no input throws', () => {

@@ -1,7 +1,7 @@
 // Recognizes an image file by its bytes, never its name: PNG, JPEG and WebP are accepted; every other file gets a
 // specific reason (empty, text, DICOM/TIFF/GIF/…, truncated, corrupt header, too large). Dimensions come from the
-// header (PNG IHDR, JPEG SOFn, WebP VP8/VP8L/VP8X) so oversized images are rejected without decoding them.
-// Pure: no DOM or worker globals, so it runs in Node tests; imports nothing.
+// header (PNG IHDR, JPEG SOFn, WebP VP8/VP8L/VP8X), with the EXIF orientation the browser will apply, so oversized
+// images are refused and resize targets computed without decoding. Pure (no DOM/worker globals); imports nothing.
 
 /** Formats the product decodes. */
 export type ImageFormat = 'png' | 'jpeg' | 'webp';
@@ -23,9 +23,32 @@ export interface IntakeIssue {
   reason: string;
 }
 
+/** Header facts of an accepted image. */
+export interface ImageHeader {
+  ok: true;
+  format: ImageFormat;
+  /** Stored dimensions (before EXIF orientation). */
+  width: number;
+  height: number;
+  /**
+   * EXIF orientation 1–8 that Chromium applies when decoding: from a JPEG's APP1 Exif segment or a PNG's eXIf
+   * chunk before IDAT; 1 otherwise (Chromium ignores WebP's EXIF and a PNG eXIf after the image data).
+   */
+  orientation: number;
+}
+
 /** Result of {@link inspectImageBytes}: the header facts of an accepted image, or the reason it is refused. */
-export type ImageInspection =
-  { ok: true; format: ImageFormat; width: number; height: number } | ({ ok: false } & IntakeIssue);
+export type ImageInspection = ImageHeader | ({ ok: false } & IntakeIssue);
+
+/** Size as displayed and decoded: orientations 5–8 turn the image a quarter, swapping width and height. */
+export function orientedSize(header: Pick<ImageHeader, 'width' | 'height' | 'orientation'>): {
+  width: number;
+  height: number;
+} {
+  return header.orientation >= 5
+    ? { width: header.height, height: header.width }
+    : { width: header.width, height: header.height };
+}
 
 /** Largest accepted side in pixels: a 10,000² RGBA bitmap is already 400 MB once decoded. */
 export const MAX_IMAGE_SIDE = 10_000;
@@ -86,22 +109,31 @@ function inspectPng(bytes: Uint8Array, complete: boolean): ImageInspection {
   const height = u32be(bytes, 20);
   if (width === 0 || height === 0)
     return issue('corrupt', 'corrupt PNG: the header gives a zero width or height');
-  if (complete) {
-    // Walk the chunk chain: a cut file ends inside a chunk or before IEND. Cheap (chunks are few).
-    let offset = 8;
-    for (;;) {
-      if (offset + 8 > bytes.length)
-        return issue('truncated', 'truncated PNG: the file ends before its IEND chunk');
-      const length = u32be(bytes, offset);
-      const type = ascii(bytes, offset + 4, 4);
-      const next = offset + 12 + length;
-      if (next > bytes.length)
-        return issue('truncated', `truncated PNG: the file ends inside a ${type} chunk`);
-      if (type === 'IEND') break;
-      offset = next;
+  // Walk the chunk chain: up to the first IDAT for the orientation (eXIf), and to IEND for truncation when the
+  // whole file is here (a cut file ends inside a chunk or before IEND). Cheap: chunks are few.
+  let orientation = 1;
+  let seenImageData = false;
+  for (let offset = 8; ;) {
+    if (offset + 8 > bytes.length) {
+      if (!complete && seenImageData) break;
+      return issue('truncated', 'truncated PNG: the file ends before its IEND chunk');
     }
+    const length = u32be(bytes, offset);
+    const type = ascii(bytes, offset + 4, 4);
+    const next = offset + 12 + length;
+    if (type === 'IDAT' || type === 'IEND') {
+      seenImageData = true;
+      if (!complete) break;
+    }
+    if (next > bytes.length)
+      return issue('truncated', `truncated PNG: the file ends inside its ${type} chunk`);
+    if (type === 'eXIf' && !seenImageData && orientation === 1) {
+      orientation = exifOrientation(bytes, offset + 8, offset + 8 + length);
+    }
+    if (type === 'IEND') break;
+    offset = next;
   }
-  return { ok: true, format: 'png', width, height };
+  return { ok: true, format: 'png', width, height, orientation };
 }
 
 // ---- JPEG ------------------------------------------------------------------------------------------------------
@@ -109,6 +141,7 @@ function inspectPng(bytes: Uint8Array, complete: boolean): ImageInspection {
 function inspectJpeg(bytes: Uint8Array, complete: boolean): ImageInspection {
   let offset = 2;
   let size: { width: number; height: number } | undefined;
+  let orientation: number | undefined;
   for (;;) {
     if (offset + 4 > bytes.length) {
       if (!complete && size) break; // The header slice ended after the frame header: enough.
@@ -128,6 +161,10 @@ function inspectJpeg(bytes: Uint8Array, complete: boolean): ImageInspection {
     if (marker === 0xd9) return issue('corrupt', 'corrupt JPEG: the image ends before any image data');
     const length = u16be(bytes, offset + 2);
     if (length < 2) return issue('corrupt', 'corrupt JPEG: a header segment is malformed');
+    // The first APP1 "Exif\0\0" segment carries the orientation (as Chromium reads it).
+    if (marker === 0xe1 && orientation === undefined && ascii(bytes, offset + 4, 6) === 'Exif\0\0') {
+      orientation = exifOrientation(bytes, offset + 10, Math.min(bytes.length, offset + 2 + length));
+    }
     // SOF0–SOF15 except DHT (C4), JPG (C8) and DAC (CC): precision, height, width.
     if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
       if (offset + 9 > bytes.length)
@@ -147,7 +184,7 @@ function inspectJpeg(bytes: Uint8Array, complete: boolean): ImageInspection {
     }
     offset += 2 + length;
   }
-  return { ok: true, format: 'jpeg', ...size };
+  return { ok: true, format: 'jpeg', ...size, orientation: orientation ?? 1 };
 }
 
 /** Entropy-coded data escapes 0xFF as FF 00, so FF D9 after the first scan is the end-of-image marker. */
@@ -197,7 +234,33 @@ function inspectWebp(bytes: Uint8Array, complete: boolean): ImageInspection {
   }
   if (width === 0 || height === 0)
     return issue('corrupt', 'corrupt WebP: the header gives a zero width or height');
-  return { ok: true, format: 'webp', width, height };
+  return { ok: true, format: 'webp', width, height, orientation: 1 };
+}
+
+// ---- EXIF --------------------------------------------------------------------------------------------------------
+
+/**
+ * Orientation tag (0x0112, SHORT, count 1) of IFD0 in the TIFF structure at bytes[start, end); 1 when absent or
+ * out of range, as Chromium treats it.
+ */
+export function exifOrientation(bytes: Uint8Array, start: number, end: number): number {
+  const order = ascii(bytes, start, 2);
+  if (order !== 'II' && order !== 'MM') return 1;
+  const little = order === 'II';
+  const u16 = (o: number) => (o + 2 <= end ? (little ? u16le(bytes, o) : u16be(bytes, o)) : -1);
+  const u32 = (o: number) => (o + 4 <= end ? (little ? u32le(bytes, o) : u32be(bytes, o)) : -1);
+  if (u16(start + 2) !== 42) return 1;
+  const ifd = start + u32(start + 4);
+  const entries = u16(ifd);
+  for (let i = 0; i < entries; i++) {
+    const entry = ifd + 2 + i * 12;
+    if (entry + 12 > end) return 1;
+    if (u16(entry) === 0x0112) {
+      const value = u16(entry + 8);
+      return u16(entry + 2) === 3 && u32(entry + 4) === 1 && value >= 1 && value <= 8 ? value : 1;
+    }
+  }
+  return 1;
 }
 
 // ---- Everything else -------------------------------------------------------------------------------------------

@@ -24,7 +24,8 @@ export type PreprocessedItem = { index: number; pixels: Float32Array } | { index
 
 /** Streams preprocessed tensors for `files` in bounded memory (src/lib/imaging). */
 export type PreprocessStream = (
-  files: Blob[],
+  /** The hash is passed along so the decode stage need not read and hash each file a second time. */
+  images: { file: Blob; sha256: string }[],
   preprocessing: Preprocessing,
   options: { signal: AbortSignal },
 ) => AsyncIterable<PreprocessedItem>;
@@ -90,7 +91,7 @@ export async function embedImageSet(
 
   if (misses.length > 0) {
     const stream = preprocess(
-      misses.map((i) => images[i]!.file),
+      misses.map((i) => images[i]!),
       embedder.preprocessing,
       { signal },
     );

@@ -13,8 +13,8 @@ import { preprocessStream } from '../imaging/preprocess-stream.ts';
 import type { EngineProgress, RankerModelSpec } from '../core/types.ts';
 
 /** Adapts the imaging stream (rich results) to the embedding service's port (pixels or a reason). */
-const imagingStream: PreprocessStream = async function* (files, preprocessing, { signal }) {
-  for await (const item of preprocessStream(files, preprocessing, { signal, thumbnail: false })) {
+const imagingStream: PreprocessStream = async function* (images, preprocessing, { signal }) {
+  for await (const item of preprocessStream(images, preprocessing, { signal, thumbnail: false })) {
     if ('error' in item) yield { index: item.index, error: item.error.reason };
     else yield { index: item.index, pixels: item.pixels };
   }
