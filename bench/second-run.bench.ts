@@ -12,10 +12,14 @@ const PORT = 4391;
 const N = 48;
 const origin = `http://127.0.0.1:${PORT}`;
 
-const server = spawn('npx', ['vite', 'preview', '--host', '127.0.0.1', '--port', String(PORT), '--strictPort'], {
-  detached: true,
-  stdio: 'ignore',
-});
+const server = spawn(
+  'npx',
+  ['vite', 'preview', '--host', '127.0.0.1', '--port', String(PORT), '--strictPort'],
+  {
+    detached: true,
+    stdio: 'ignore',
+  },
+);
 const stopServer = () => {
   // Kill the whole process group: killing npx alone leaves vite running.
   if (server.pid) process.kill(-server.pid, 'SIGTERM');
@@ -41,12 +45,21 @@ async function waitForServer(): Promise<void> {
 async function rankOnce(page: Page): Promise<{ computed: number; cached: number; ms: number }> {
   await page.getByTestId('set-a-input').setInputFiles(setA);
   await page.getByTestId('set-b-input').setInputFiles(setB);
-  await page.getByTestId('set-a-count').filter({ hasText: `${N} images` }).waitFor();
-  await page.getByTestId('set-b-count').filter({ hasText: `${N} images` }).waitFor();
+  await page
+    .getByTestId('set-a-count')
+    .filter({ hasText: `${N} images` })
+    .waitFor();
+  await page
+    .getByTestId('set-b-count')
+    .filter({ hasText: `${N} images` })
+    .waitFor();
   await page.getByTestId('findings-input').fill('right lower opacity\nleft upper opacity\ndark');
   const started = performance.now();
   await page.getByTestId('rank-button').click();
-  await page.getByTestId('run-status').filter({ hasText: /^done$/ }).waitFor({ timeout: 300_000 });
+  await page
+    .getByTestId('run-status')
+    .filter({ hasText: /^done$/ })
+    .waitFor({ timeout: 300_000 });
   const ms = performance.now() - started;
   const stats = page.getByTestId('embed-stats');
   return {

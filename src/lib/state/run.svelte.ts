@@ -130,7 +130,9 @@ export class RunState {
     );
     this.canRank = $derived(this.setsReady && this.parsed.findings.length > 0);
     this.activeDemo = $derived(
-      this.demo && sets.a.label === this.demo.a.label && sets.b.label === this.demo.b.label ? this.demo : null,
+      this.demo && sets.a.label === this.demo.a.label && sets.b.label === this.demo.b.label
+        ? this.demo
+        : null,
     );
   }
 
