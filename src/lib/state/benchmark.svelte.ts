@@ -41,6 +41,8 @@ export class BenchmarkState {
   #files = new Map<string, File>();
   resolved = $state.raw<ResolvedPair[]>([]);
   records = $state.raw<PairRecord[]>([]);
+  /** Pairs whose record came from saved progress (not rerun). */
+  resumed = $state.raw<ReadonlySet<string>>(new Set());
   summary = $state.raw<BenchmarkSummary | null>(null);
   running = $state(false);
   progress = $state.raw<{ done: number; total: number } | null>(null);
@@ -129,6 +131,7 @@ export class BenchmarkState {
       const session = this.#models.session;
       const pick = (paths: string[]) => paths.map((p) => this.#files.get(p)).filter((f): f is File => !!f);
       this.records = [];
+      this.resumed = new Set();
       this.progress = { done: 0, total: this.pairs.length };
       const result = await runBenchmark({
         pairs: this.pairs,
@@ -150,6 +153,7 @@ export class BenchmarkState {
         },
         onRecord: (record, progress) => {
           this.records = [...this.records, record];
+          if (progress.resumed) this.resumed = new Set([...this.resumed, record.pairId]);
           this.progress = { done: progress.index + 1, total: progress.total };
         },
       });
