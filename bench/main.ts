@@ -2,7 +2,12 @@
 // Browser benchmarks drive Debian's Chromium; the built app is needed for the second-run benchmark (npm run build).
 import { spawnSync } from 'node:child_process';
 
-const scripts = ['bench/ranker.bench.ts', 'bench/intake.bench.ts', 'bench/second-run.bench.ts'];
+const scripts = [
+  'bench/ranker.bench.ts',
+  'bench/phantom-gen.bench.ts',
+  'bench/intake.bench.ts',
+  'bench/second-run.bench.ts',
+];
 let failed = 0;
 for (const script of scripts) {
   const result = spawnSync('npx', ['tsx', script], { stdio: 'inherit' });
