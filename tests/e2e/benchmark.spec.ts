@@ -36,7 +36,8 @@ test('imports RadDiffBench from the shared reference files and names a malformed
 test('runs a benchmark over a chosen image folder, skips a pair with missing images, and resumes', async ({
   page,
   network,
-}) => {
+}, testInfo) => {
+  test.skip(testInfo.project.name === 'webgpu', 'software WebGPU is too slow for phantom-clip');
   void network;
   const root = mkdtempSync(join(tmpdir(), 'raddiff-bench-'));
   const files = join(root, 'mimic', 'files');
