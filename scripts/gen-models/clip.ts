@@ -25,7 +25,8 @@ function clipTokens(): { token: string; concept: ConceptName | null }[] {
   ];
 }
 
-function tokenizerJson(tokens: { token: string }[]): unknown {
+/** A CLIP-style WordPiece tokenizer.json for `tokens` in id order; ids 0–2 must be BOS, EOS and [UNK]. */
+export function tokenizerJson(tokens: { token: string }[]): unknown {
   const vocab = Object.fromEntries(tokens.map(({ token }, id) => [token, id]));
   const special = (content: string, id: number) => ({
     id,

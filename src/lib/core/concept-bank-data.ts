@@ -17,7 +17,7 @@ export interface DefaultBankSection {
 }
 
 /**
- * The default bank (about 330 phrases once expanded). Slot syntax: `{side}` takes every value of the slot,
+ * The default bank (184 phrases once expanded). Slot syntax: `{side}` takes every value of the slot,
  * `{size?}` also the empty value, `{side:left|right}` only the listed values. Variants of one template are collapsed
  * by the proposer unless they differ in side, so a template should name one concept.
  */
@@ -63,7 +63,7 @@ export const DEFAULT_BANK_SECTIONS: readonly DefaultBankSection[] = [
       // Heart and mediastinum
       'enlarged cardiac silhouette',
       '{severity?} cardiomegaly',
-      'normal heart size',
+      'no cardiomegaly',
       '{side} hilar enlargement',
       'widened mediastinum',
       'tortuous aorta',
@@ -101,7 +101,7 @@ export const DEFAULT_BANK_SECTIONS: readonly DefaultBankSection[] = [
       '{side:left|right} chest tube',
       'sternotomy wires',
       'prosthetic heart valve',
-      'ECG leads',
+      'external ECG electrodes',
       'surgical clips',
       'orthopedic hardware',
       'no support devices',
@@ -117,10 +117,10 @@ export const DEFAULT_BANK_SECTIONS: readonly DefaultBankSection[] = [
       'poor inspiration',
       'underexposed film',
       'overexposed film',
-      'low contrast film',
+      'poor image contrast',
       'noisy image',
       'motion artifact',
-      'costophrenic angles cut off',
+      'lung bases cut off',
       'lung apices not included',
       'external objects over the chest',
     ],

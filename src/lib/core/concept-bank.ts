@@ -50,7 +50,7 @@ export const MAX_BANK_LINE_CHARACTERS = 200;
 /** Category of templates that come before any `[section]` line. */
 export const DEFAULT_CATEGORY = 'findings';
 
-/** The default bank (see concept-bank-data.ts): about 330 phrases once expanded. */
+/** The default bank (see concept-bank-data.ts): 184 phrases once expanded. */
 export const DEFAULT_BANK: ConceptBank = {
   templates: DEFAULT_BANK_SECTIONS.flatMap((s) =>
     s.templates.map((text) => ({ text, category: s.category })),
@@ -320,6 +320,51 @@ export function phraseFingerprint(phrases: readonly string[]): string {
 // ---------------------------------------------------------------------------------------------------------------
 // Proposer
 
+/**
+ * A slot value that claims several others at once: `bilateral` = `left` and `right`. The proposer keeps such a
+ * variant only when every part separates the sets on its own (AUROC CI above ½), so a right-sided difference is
+ * never reported as bilateral just because a side-less embedding scores well.
+ */
+export interface CompositeValue {
+  slot: string;
+  value: string;
+  parts: readonly string[];
+}
+
+/** Default composite values: `bilateral` sides. */
+export const DEFAULT_COMPOSITES: readonly CompositeValue[] = [
+  { slot: 'side', value: 'bilateral', parts: ['left', 'right'] },
+];
+
+/** Words ignored when deciding whether one phrase is a more specific form of another. */
+export const GENERIC_WORDS: readonly string[] = [
+  'a',
+  'an',
+  'the',
+  'of',
+  'in',
+  'on',
+  'at',
+  'with',
+  'lung',
+  'zone',
+];
+
+/** Defaults of the proposer's collapsing rules. */
+export const PROPOSER_DEFAULTS = {
+  topK: 10,
+  /** METHOD.md §7: findings whose text embeddings have cosine ≥ this are one finding. */
+  mergeCosine: 0.9,
+  /**
+   * AUROC a more specific phrase may lose and still replace the general one: `one-se` = one standard error of the
+   * general phrase's AUROC (from its DeLong CI), the "one-standard-error rule" of model selection.
+   */
+  specificityTolerance: 'one-se',
+} as const;
+
+/** z of the ranker's default 95% AUROC interval, to turn its width back into a standard error. */
+const Z95 = 1.959963984540054;
+
 /** Options shared by both inputs of {@link proposeFromBank}. */
 export interface ProposeOptions {
   /** Expanded bank (from {@link expandBankPhrases}); row h of the text embeddings / scores is phrase h. */
@@ -327,10 +372,21 @@ export interface ProposeOptions {
   /** Proposals to return (default 10). */
   topK?: number;
   /**
-   * Slots whose values keep variants of one template apart (default `['side']`): "left pleural effusion" and
-   * "right pleural effusion" are both proposed, "small left …" and "large left …" collapse into the better one.
+   * Slots whose values keep variants apart (default `['side']`): "left pleural effusion" and "right pleural
+   * effusion" are both proposed (and never merged), "small left …" and "large left …" collapse into the better one.
    */
   distinctSlots?: readonly string[];
+  /** Composite slot values and their parts (default {@link DEFAULT_COMPOSITES}); `[]` turns the check off. */
+  composites?: readonly CompositeValue[];
+  /** Cosine at or above which two proposals' text embeddings count as one finding (default 0.9; > 1 = off). */
+  mergeCosine?: number;
+  /**
+   * AUROC tolerance of the specificity rule: `one-se` (default; one standard error of the general phrase's AUROC,
+   * assuming the ranker's default 95% CI) or a fixed number; a negative number turns the rule off.
+   */
+  specificityTolerance?: number | 'one-se';
+  /** Words ignored by the specificity rule (default {@link GENERIC_WORDS}). */
+  genericWords?: readonly string[];
   /** Ranker classification threshold τ (default the ranker's). */
   threshold?: number;
 }
@@ -348,11 +404,16 @@ export interface ProposeFromEmbeddings extends ProposeOptions {
   seed?: number;
 }
 
-/** Proposer input from a precomputed H×(nA+nB) score matrix (columns: A first), ranked with {@link rankFromScores}. */
+/**
+ * Proposer input from a precomputed H×(nA+nB) score matrix (columns: A first), ranked with {@link rankFromScores}.
+ * Without text embeddings the near-duplicate merge is skipped.
+ */
 export interface ProposeFromScores extends ProposeOptions {
   scores: Float32Array;
   nA: number;
   nB: number;
+  textEmbeddings?: Float32Array;
+  dim?: number;
 }
 
 /** One proposal: the best variant of a concept, with its ranking. */
@@ -361,7 +422,7 @@ export interface BankProposal {
   auroc: number;
   phrase: BankPhrase;
   ranked: RankedFinding;
-  /** The other variants folded into this one (worse AUROC), best first. */
+  /** The phrases folded into this one (variants, near-duplicates, more general phrases), in the order folded. */
   collapsed: string[];
 }
 
@@ -372,16 +433,96 @@ export interface BankProposals {
 }
 
 /** Default number of proposals. */
-export const DEFAULT_BANK_TOP_K = 10;
+export const DEFAULT_BANK_TOP_K = PROPOSER_DEFAULTS.topK;
+
+/** A candidate proposal while the rules run. */
+interface Group {
+  proposal: BankProposal;
+  /** Texts that name this group's claim (its head and merged near-duplicates), for the specificity rule. */
+  names: string[];
+  /** Best AUROC among the group's heads: a specific phrase must come within the tolerance of it. */
+  anchor: number;
+  /** The tolerance that applies to the anchor. */
+  slack: number;
+}
+
+function slotKey(phrase: BankPhrase, replace?: { slot: string; value: string }): string {
+  const values = Object.entries(phrase.values)
+    .map(([k, v]) => [k, replace !== undefined && k === replace.slot ? replace.value : v])
+    .sort(([x], [y]) => (x! < y! ? -1 : x! > y! ? 1 : 0));
+  return JSON.stringify([phrase.template, values]);
+}
+
+/** Indices of variants claiming a composite value whose parts do not each separate the sets. */
+function unsupportedComposites(
+  phrases: readonly BankPhrase[],
+  byIndex: ReadonlyMap<number, RankedFinding>,
+  composites: readonly CompositeValue[],
+): Set<number> {
+  const out = new Set<number>();
+  if (composites.length === 0) return out;
+  const index = new Map<string, number>();
+  phrases.forEach((p, i) => index.set(slotKey(p), i));
+  phrases.forEach((p, i) => {
+    for (const c of composites) {
+      if (p.values[c.slot] !== c.value) continue;
+      const parts = c.parts.map((value) => index.get(slotKey(p, { slot: c.slot, value })));
+      if (parts.some((j) => j === undefined)) continue; // no siblings to check against: keep
+      const separates = (j: number) => (byIndex.get(j)?.aurocCI.lo ?? Number.NaN) > 0.5;
+      if (!parts.every((j) => separates(j as number))) out.add(i);
+    }
+  });
+  return out;
+}
+
+function contentWords(text: string, generic: ReadonlySet<string>): Set<string> {
+  return new Set(
+    text
+      .toLowerCase()
+      .split(/[^\p{L}\p{N}]+/u)
+      .filter((w) => w !== '' && !generic.has(w)),
+  );
+}
+
+/** True when `general` names a strict subset of the content words of `specific`. */
+function generalizes(general: ReadonlySet<string>, specific: ReadonlySet<string>): boolean {
+  if (general.size === 0 || general.size >= specific.size) return false;
+  for (const w of general) if (!specific.has(w)) return false;
+  return true;
+}
+
+function cosine(e: Float32Array, dim: number, i: number, j: number): number {
+  let dot = 0;
+  let ni = 0;
+  let nj = 0;
+  for (let k = 0; k < dim; k++) {
+    const a = e[i * dim + k] as number;
+    const b = e[j * dim + k] as number;
+    dot += a * b;
+    ni += a * a;
+    nj += b * b;
+  }
+  return ni > 0 && nj > 0 ? dot / Math.sqrt(ni * nj) : 0;
+}
 
 /**
  * Ranks every phrase of an expanded bank on both sets (AUROC, the normal ranker) and returns the top-k as
- * proposals, collapsing the variants of one template into the best-ranked one unless they differ in a
- * `distinctSlots` slot (side, by default). Deterministic: ties follow the ranker's order.
+ * proposals. Rules, in order, all deterministic:
+ * 1. a composite variant ("bilateral …") is dropped unless each of its parts ("left …", "right …") separates the
+ *    sets on its own (AUROC CI above ½);
+ * 2. the variants of one template collapse into one unless they differ in a `distinctSlots` slot: among the
+ *    variants within `specificityTolerance` of the best AUROC, the one with the largest mean score gap (A − B);
+ * 3. near-duplicates (text-embedding cosine ≥ `mergeCosine`, METHOD.md §7) merge into the better-ranked one,
+ *    never across different values of a distinct slot;
+ * 4. a general phrase ("pleural effusion") gives way to a more specific one that contains all its words
+ *    ("right pleural effusion") when the specific one's AUROC is within `specificityTolerance` of it (by default
+ *    one standard error: the two are statistically indistinguishable, so say the more precise thing) and the
+ *    model tells the two texts apart (they were not merged by rule 3).
+ * Proposals come in ranker order (AUROC descending) with what each one absorbed in `collapsed`.
  */
 export function proposeFromBank(input: ProposeFromEmbeddings | ProposeFromScores): BankProposals {
   const { phrases } = input;
-  const topK = input.topK ?? DEFAULT_BANK_TOP_K;
+  const topK = input.topK ?? PROPOSER_DEFAULTS.topK;
   if (!Number.isInteger(topK) || topK < 1) throw new Error(`topK must be a positive integer, got ${topK}`);
   if (phrases.length === 0) throw new Error('the concept bank has no phrases');
   const findings = phrases.map((p) => p.text);
@@ -399,20 +540,95 @@ export function proposeFromBank(input: ProposeFromEmbeddings | ProposeFromScores
           ...(input.cap === undefined ? {} : { cap: input.cap }),
           ...(input.seed === undefined ? {} : { seed: input.seed }),
         });
+  const text = input.textEmbeddings;
+  const dim = input.dim;
+  if (text !== undefined && dim !== undefined && text.length !== phrases.length * dim) {
+    throw new Error(`textEmbeddings has ${text.length} values, expected ${phrases.length} × ${dim}`);
+  }
   const distinct = input.distinctSlots ?? ['side'];
-  const groups = new Map<string, BankProposal>();
-  const proposals: BankProposal[] = [];
+  const mergeCosine = input.mergeCosine ?? PROPOSER_DEFAULTS.mergeCosine;
+  const tolerance = input.specificityTolerance ?? PROPOSER_DEFAULTS.specificityTolerance;
+  const generic = new Set((input.genericWords ?? GENERIC_WORDS).map((w) => w.toLowerCase()));
+  const slackOf = (r: RankedFinding): number => {
+    if (tolerance !== 'one-se') return tolerance;
+    const se = (r.aurocCI.hi - r.aurocCI.lo) / (2 * Z95);
+    return Number.isFinite(se) ? se : 0;
+  };
+  const byIndex = new Map(ranked.map((r) => [r.index, r]));
+  const unsupported = unsupportedComposites(phrases, byIndex, input.composites ?? DEFAULT_COMPOSITES);
+
+  // Rule 2: one candidate per (template, distinct slot values). Among the variants whose AUROC is within the
+  // tolerance of the best one, the one with the largest mean score gap (A − B) represents the template: AUROC
+  // hardly moves when a qualifier ("small", "large") is added, the score gap does.
+  const families = new Map<string, RankedFinding[]>();
   for (const r of ranked) {
+    if (unsupported.has(r.index)) continue;
     const phrase = phrases[r.index] as BankPhrase;
     const key = JSON.stringify([phrase.template, ...distinct.map((s) => phrase.values[s] ?? null)]);
-    const kept = groups.get(key);
-    if (kept !== undefined) {
-      kept.collapsed.push(phrase.text);
+    const family = families.get(key);
+    if (family === undefined) families.set(key, [r]);
+    else family.push(r);
+  }
+  const position = new Map(ranked.map((r, i) => [r.index, i]));
+  const gap = (r: RankedFinding) => r.meanA - r.meanB;
+  const candidates: BankProposal[] = [...families.values()].map((family) => {
+    const best = family[0] as RankedFinding;
+    let pick = best;
+    for (const r of family) {
+      if (r.auroc >= best.auroc - slackOf(best) && gap(r) > gap(pick)) pick = r;
+    }
+    const phrase = phrases[pick.index] as BankPhrase;
+    const collapsed = family.filter((r) => r !== pick).map((r) => r.finding);
+    return { finding: phrase.text, auroc: pick.auroc, phrase, ranked: pick, collapsed };
+  });
+  candidates.sort((x, y) => (position.get(x.ranked.index) ?? 0) - (position.get(y.ranked.index) ?? 0));
+
+  // Rule 3: near-duplicate text embeddings are one finding (never across distinct slot values).
+  const clash = (a: BankPhrase, b: BankPhrase) =>
+    distinct.some((s) => {
+      const x = a.values[s] ?? '';
+      const y = b.values[s] ?? '';
+      return x !== '' && y !== '' && x !== y;
+    });
+  let groups: Group[] = [];
+  for (const c of candidates) {
+    const home =
+      text === undefined || dim === undefined || mergeCosine > 1
+        ? undefined
+        : groups.find(
+            (g) =>
+              !clash(g.proposal.phrase, c.phrase) &&
+              cosine(text, dim, g.proposal.ranked.index, c.ranked.index) >= mergeCosine,
+          );
+    if (home === undefined) {
+      groups.push({ proposal: c, names: [c.finding], anchor: c.auroc, slack: slackOf(c.ranked) });
       continue;
     }
-    const proposal: BankProposal = { finding: phrase.text, auroc: r.auroc, phrase, ranked: r, collapsed: [] };
-    groups.set(key, proposal);
-    proposals.push(proposal);
+    home.proposal.collapsed.push(c.finding, ...c.collapsed);
+    home.names.push(c.finding);
   }
-  return { proposals: proposals.slice(0, topK), ranked };
+
+  // Rule 4: a general claim gives way to a near-tied, more specific one the model tells apart from it.
+  if (tolerance === 'one-se' || tolerance >= 0) {
+    const words = new Map(groups.map((g) => [g, g.names.map((n) => contentWords(n, generic))]));
+    const superseded = new Set<Group>();
+    groups.forEach((g, i) => {
+      const general = words.get(g) as Set<string>[];
+      const target = groups.find(
+        (h, j) =>
+          j > i &&
+          h.proposal.auroc >= g.anchor - g.slack &&
+          general.some((n) => (words.get(h) as Set<string>[]).some((m) => generalizes(n, m))),
+      );
+      if (target === undefined) return;
+      target.proposal.collapsed.push(g.proposal.finding, ...g.proposal.collapsed);
+      if (g.anchor > target.anchor) {
+        target.anchor = g.anchor;
+        target.slack = g.slack;
+      }
+      superseded.add(g);
+    });
+    groups = groups.filter((g) => !superseded.has(g));
+  }
+  return { proposals: groups.slice(0, topK).map((g) => g.proposal), ranked };
 }
