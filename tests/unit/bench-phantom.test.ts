@@ -19,7 +19,6 @@ import {
 } from '../../scripts/bench-phantom.ts';
 import { grayToPixelValues, MODELS_DIR } from '../../scripts/lib/node-clip.ts';
 import { rgbaToChw } from '../../workers/image/preprocess.ts';
-import { generateTestModels } from '../../scripts/gen-models/main.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const pairsText = readFileSync(DEFAULT_PAIRS_FILE, 'utf8');
@@ -119,24 +118,25 @@ describe('grayToPixelValues', () => {
   });
 });
 
-/** The phantom model when it is built; otherwise the generated test model (which only sees brightness). */
-const RANKER = existsSync(join(MODELS_DIR, 'phantom-clip', 'onnx')) ? 'phantom-clip' : 'test-clip';
+/** The committed phantom model (`npm run make:phantom-model` rebuilds it). */
+const RANKER = 'phantom-clip';
 
-describe(`a reduced phantom benchmark run (${RANKER})`, () => {
+describe('a reduced phantom benchmark run (phantom-clip, 3 pairs, n = 20 per set)', () => {
   let dir: string;
   let pairsFile: string;
   let outDir: string;
   let first: { lines: unknown[]; summary: SummaryLine };
 
   beforeAll(async () => {
-    if (RANKER === 'test-clip' && !existsSync(join(MODELS_DIR, 'test-clip', 'onnx', 'vision_model.onnx'))) {
-      generateTestModels(MODELS_DIR, ['test-clip']);
+    if (!existsSync(join(MODELS_DIR, RANKER, 'onnx', 'vision_model.onnx'))) {
+      throw new Error(`public/models/${RANKER} is missing: run npm run make:phantom-model`);
     }
     dir = mkdtempSync(join(tmpdir(), 'bench-phantom-'));
     outDir = join(dir, 'out');
     pairsFile = join(dir, 'pairs.json');
     const doc = JSON.parse(pairsText) as { pairs: { id: string; n: number }[] };
-    const keep = ['cardiomegaly', 'pacemaker-left', 'effusion-left-small'];
+    // Two easy pairs whose top finding is stable across seeds at this small n, and one medium pair.
+    const keep = ['cardiomegaly', 'low-lung-volumes', 'effusion-left-small'];
     doc.pairs = doc.pairs.filter((p) => keep.includes(p.id)).map((p) => ({ ...p, n: 20 }));
     writeFileSync(pairsFile, JSON.stringify(doc));
     const lines: unknown[] = [];
@@ -157,7 +157,11 @@ describe(`a reduced phantom benchmark run (${RANKER})`, () => {
     const { lines, summary } = first;
     expect(lines).toHaveLength(4);
     const pairLines = lines.slice(0, 3) as PairLine[];
-    expect(pairLines.map((l) => l.pairId)).toEqual(['cardiomegaly', 'pacemaker-left', 'effusion-left-small']);
+    expect(pairLines.map((l) => l.pairId)).toEqual([
+      'cardiomegaly',
+      'low-lung-volumes',
+      'effusion-left-small',
+    ]);
     for (const line of pairLines) {
       expect(line).toMatchObject({ status: 'done', resumed: false });
       expect(['easy', 'medium', 'hard']).toContain(line.difficulty);
@@ -182,7 +186,7 @@ describe(`a reduced phantom benchmark run (${RANKER})`, () => {
     expect(summary.bankPhrases).toBe(expandBank(DEFAULT_BANK).length);
   });
 
-  it.runIf(RANKER === 'phantom-clip')('ranks the known finding first on the easy pairs', () => {
+  it('ranks the known finding first on the easy pairs', () => {
     const easy = (first.lines as PairLine[]).filter((l) => l.difficulty === 'easy');
     expect(easy).toHaveLength(2);
     for (const line of easy) {

@@ -205,6 +205,94 @@ describe('proposeFromBank', () => {
     expect(fromScores.proposals[0]!.auroc).toBeCloseTo(a.proposals[0]!.auroc, 6);
   });
 
+  describe('collapsing rules (small bank)', () => {
+    const small = expandBankPhrases(
+      bank(
+        [
+          '{size:small|large?} {side} pleural effusion',
+          'pleural effusion',
+          'enlarged cardiac silhouette',
+          'cardiomegaly',
+          'endotracheal tube',
+        ].join('\n'),
+      ),
+    );
+    const names = small.map((p) => p.text);
+    const propose = (
+      target: Record<string, number>,
+      extra: Partial<Parameters<typeof proposeFromBank>[0]> = {},
+    ) =>
+      proposeFromBank({ phrases: small, ...synthetic(names, target, 60, 3), topK: 20, ...extra }).proposals;
+    const found = (proposals: { finding: string }[]) => proposals.map((p) => p.finding);
+
+    it('drops a bilateral variant unless both sides separate the sets on their own', () => {
+      const alone = propose({ 'bilateral pleural effusion': 1.5 });
+      expect(found(alone)).not.toContain('bilateral pleural effusion');
+      const both = propose({
+        'bilateral pleural effusion': 1.5,
+        'left pleural effusion': 1.2,
+        'right pleural effusion': 1.2,
+      });
+      expect(found(both)[0]).toBe('bilateral pleural effusion');
+      const unchecked = propose({ 'bilateral pleural effusion': 1.5 }, { composites: [] });
+      expect(found(unchecked)[0]).toBe('bilateral pleural effusion');
+    });
+
+    it('merges near-duplicate text embeddings, but never across sides', () => {
+      const data = synthetic(names, { cardiomegaly: 1.5, 'left pleural effusion': 1.4 }, 60, 3);
+      const text = data.textEmbeddings.slice();
+      const row = (t: string) => names.indexOf(t) * data.dim;
+      // "enlarged cardiac silhouette" ≈ "cardiomegaly"; "right pleural effusion" = "left pleural effusion".
+      text.fill(0, row('enlarged cardiac silhouette'), row('enlarged cardiac silhouette') + data.dim);
+      text[row('enlarged cardiac silhouette') + names.indexOf('cardiomegaly')] = 1;
+      text[row('enlarged cardiac silhouette') + data.dim - 2] = 0.2;
+      text.fill(0, row('right pleural effusion'), row('right pleural effusion') + data.dim);
+      text[row('right pleural effusion') + names.indexOf('left pleural effusion')] = 1;
+      const { proposals } = proposeFromBank({ phrases: small, ...data, textEmbeddings: text, topK: 20 });
+      const heart = proposals.filter((p) => /cardi/.test(p.finding));
+      expect(heart).toHaveLength(1);
+      expect([heart[0]!.finding, ...heart[0]!.collapsed]).toEqual(
+        expect.arrayContaining(['cardiomegaly', 'enlarged cardiac silhouette']),
+      );
+      expect(found(proposals)).toEqual(
+        expect.arrayContaining(['left pleural effusion', 'right pleural effusion']),
+      );
+      const unmerged = proposeFromBank({
+        phrases: small,
+        ...data,
+        textEmbeddings: text,
+        topK: 20,
+        mergeCosine: 2,
+      });
+      expect(unmerged.proposals.filter((p) => /cardi/.test(p.finding))).toHaveLength(2);
+    });
+
+    it('lets a general phrase give way to a near-tied more specific one', () => {
+      const target = { 'pleural effusion': 1.3, 'right pleural effusion': 1.2 };
+      const specific = propose(target);
+      expect(found(specific)[0]).toBe('right pleural effusion');
+      expect(specific[0]!.collapsed).toContain('pleural effusion');
+      expect(found(specific)).not.toContain('pleural effusion');
+      const off = propose(target, { specificityTolerance: -1 });
+      expect(found(off)[0]).toBe('pleural effusion');
+      const farApart = propose({ 'pleural effusion': 1.5, 'right pleural effusion': 0.15 });
+      expect(found(farApart)[0]).toBe('pleural effusion');
+    });
+
+    it('represents a template by the near-tied variant with the largest score gap', () => {
+      // Presence drives AUROC (all right-sided variants separate perfectly); "large" adds to the gap.
+      const proposals = propose({
+        'right pleural effusion': 1.5,
+        'small right pleural effusion': 1.5,
+        'large right pleural effusion': 2.5,
+      });
+      expect(found(proposals)[0]).toBe('large right pleural effusion');
+      expect(proposals[0]!.collapsed).toEqual(
+        expect.arrayContaining(['right pleural effusion', 'small right pleural effusion']),
+      );
+    });
+  });
+
   it('rejects a bad topK and an empty bank', () => {
     const data = synthetic(texts.slice(0, 3), {});
     expect(() => proposeFromBank({ phrases: phrases.slice(0, 3), ...data, topK: 0 })).toThrow(/topK/);

@@ -202,6 +202,10 @@ export class ClipEngine {
         // Terminating is the only recovery from a lost device or a dead worker; the next call starts a new one.
         if (this.#connection === connection) this.dispose();
       }
+      // The caller cancelled: whatever the worker threw while being interrupted (an aborted download surfaces in
+      // transformers.js as an unrelated TypeError, sometimes uncaught, which kills the worker: it was disposed
+      // above and the next call starts a fresh one) is a consequence of the cancel, never an error to show.
+      if (signal?.aborted) throw namedError('AbortError', 'cancelled', error);
       if (crashed && crashName) throw namedError(crashName, rebuilt.message, error);
       throw rebuilt;
     } finally {
