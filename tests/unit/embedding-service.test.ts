@@ -6,6 +6,7 @@ import {
   type VectorCache,
 } from '../../src/lib/engines/embedding-service.ts';
 import type { Preprocessing } from '../../src/lib/core/types.ts';
+import { embeddingKey, type Crop } from '../../src/lib/core/cache-keys.ts';
 
 const prep: Preprocessing = {
   version: 'tiny-v1',
@@ -107,5 +108,37 @@ describe('embedImageSet', () => {
         { signal: controller.signal },
       ),
     ).rejects.toMatchObject({ name: 'AbortError' });
+  });
+
+  it('embeds crops under their own cache keys and hands the crop to the decode stage', async () => {
+    const cache = new MapCache();
+    const embedder = fakeEmbedder();
+    const seen: (Crop | undefined)[] = [];
+    const spy: PreprocessStream = (imgs, p, options) => {
+      seen.push(options.crop);
+      return preprocess(imgs, p, options);
+    };
+    const set = images([1, 2]);
+    const box: Crop = { x1: 0.1, y1: 0.2, x2: 0.6, y2: 0.9 };
+    const signal = new AbortController().signal;
+    await embedImageSet(set, { embedder, cache, preprocess: spy }, { signal });
+    const cropped = await embedImageSet(set, { embedder, cache, preprocess: spy }, { signal, crop: box });
+    // Whole images were cached, yet the crop is a miss: computed again, with the crop passed on.
+    expect(cropped.computed).toBe(2);
+    expect(seen).toEqual([undefined, box]);
+    expect([...cache.map.keys()].sort()).toEqual(
+      [
+        ...set.map((img) => embeddingKey('fake', 'tiny-v1', img.sha256)),
+        ...set.map((img) => embeddingKey('fake', 'tiny-v1', img.sha256, box)),
+      ].sort(),
+    );
+    // The same crop again is served from the cache; 'full' is the whole image's key.
+    expect(
+      (await embedImageSet(set, { embedder, cache, preprocess: spy }, { signal, crop: box })).cached,
+    ).toBe(2);
+    expect(
+      (await embedImageSet(set, { embedder, cache, preprocess: spy }, { signal, crop: 'full' })).cached,
+    ).toBe(2);
+    expect(seen).toHaveLength(2);
   });
 });

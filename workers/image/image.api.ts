@@ -3,6 +3,8 @@
 // cancellation arrives as cancel(jobId) because comlink cannot carry an AbortSignal. The main side imports this
 // module's type only, so it uses nothing outside the DOM/WebWorker intersection (no `self`, no importScripts).
 import * as Comlink from 'comlink';
+import type { Crop } from '../../src/lib/core/cache-keys.ts';
+import { cropSourceRect, type SourceRect } from '../../src/lib/core/crop-rect.ts';
 import { namedError, type Preprocessing } from '../../src/lib/core/types.ts';
 import {
   inspectImageBytes,
@@ -43,13 +45,18 @@ export interface PreprocessRequest {
   thumbnail?: ThumbnailSpec | null;
   /** Largest accepted side; default MAX_IMAGE_SIDE. Checked on the header before decoding. */
   maxSide?: number;
+  /**
+   * Region of the decoded image (normalized, after EXIF orientation) that becomes the model input, preprocessed
+   * exactly as a whole image of that size would be; absent or `'full'`: the whole image. The thumbnail shows it.
+   */
+  crop?: Crop;
 }
 
 /** A decoded, preprocessed image. `pixels` is transferred, not copied. */
 export interface PreprocessedImage {
   ok: true;
   sha256: string;
-  /** Decoded size (after EXIF orientation). */
+  /** Decoded size of the whole image (after EXIF orientation), also when a crop was requested. */
   width: number;
   height: number;
   /** `pixel_values` [3, size, size], CHW, normalized per the request's Preprocessing. */
@@ -118,12 +125,15 @@ export const api = {
       const p = request.preprocessing;
       // Where the image lands is known from the header alone (with the EXIF orientation the decoder applies).
       const { width, height } = orientedSize(inspection);
-      const at = placeImage(width, height, p.resize, p.size);
+      const crop = request.crop === undefined || request.crop === 'full' ? undefined : request.crop;
+      // A crop is preprocessed like a whole image of the crop's size: placed, resized and normalized alike.
+      const region = crop ? cropSourceRect(width, height, crop) : undefined;
+      const at = placeImage(region?.sw ?? width, region?.sh ?? height, p.resize, p.size);
       // Resize on decode: createImageBitmap produces the image already resized to its placement, copied 1:1 below.
       // Same pixels as a full decode + drawImage 'high' (±1 level), at ~60 % of the CPU of the full decode alone
       // (bench/intake.bench.ts). A very elongated image under center-crop would make a huge resized bitmap: that
-      // one is decoded whole and cropped while drawing.
-      const resizeOnDecode = at.dw * at.dh <= MAX_RESIZED_AREA_FACTOR * p.size * p.size;
+      // one is decoded whole and cropped while drawing. A crop is decoded whole and cut (see cutRegion).
+      const resizeOnDecode = !region && at.dw * at.dh <= MAX_RESIZED_AREA_FACTOR * p.size * p.size;
       // Counted from the start of decoding (the decoder's buffers) to release: the images this worker holds.
       stats.liveDecoded++;
       stats.maxLiveDecoded = Math.max(stats.maxLiveDecoded, stats.liveDecoded);
@@ -152,14 +162,21 @@ export const api = {
           };
         }
         checkCancelled();
+        // What is drawn: the decoded image, or the crop cut from it (the full decode is then released at once).
+        let source: ImageBitmap | OffscreenCanvas = bitmap;
+        if (region) {
+          source = cutRegion(bitmap, region);
+          bitmap.close();
+        }
         const ctx = inputContext(p.size);
         // Black first: pad-to-square letterboxes with black, and transparent pixels composite onto black.
         ctx.fillStyle = '#000';
         ctx.fillRect(0, 0, p.size, p.size);
-        if (resizeOnDecode) ctx.drawImage(bitmap, at.dx, at.dy);
-        else ctx.drawImage(bitmap, at.dx, at.dy, at.dw, at.dh);
+        if (resizeOnDecode) ctx.drawImage(source, at.dx, at.dy);
+        else ctx.drawImage(source, at.dx, at.dy, at.dw, at.dh);
+        // A crop's thumbnail shows the crop, at the crop's aspect ratio.
         const thumbnail = request.thumbnail
-          ? await encodeThumbnail(bitmap, width, height, request.thumbnail)
+          ? await encodeThumbnail(source, region?.sw ?? width, region?.sh ?? height, request.thumbnail)
           : undefined;
         checkCancelled();
         const pixels = rgbaToChw(ctx.getImageData(0, 0, p.size, p.size).data, p.size, p);
@@ -253,11 +270,26 @@ function inputContext(size: number): OffscreenCanvasRenderingContext2D {
 }
 
 /**
+ * `region` of an oriented bitmap as its own canvas, pixel for pixel (a 1:1 copy at an integer offset: no
+ * resampling). Why not createImageBitmap(bitmap, sx, sy, sw, sh): Chromium applies that rectangle to the pixels
+ * before their EXIF orientation, and with a resize it ignores resizeQuality 'high'. Why not drawImage with a source
+ * rectangle straight onto the model input: its resampling filter reads pixels outside the rectangle, bleeding the
+ * rest of the image into the crop's edges. A cut canvas then resizes exactly as the same region saved as a file.
+ */
+function cutRegion(bitmap: ImageBitmap, region: SourceRect): OffscreenCanvas {
+  const canvas = new OffscreenCanvas(region.sw, region.sh);
+  const ctx = canvas.getContext('2d');
+  if (!ctx) throw new Error('OffscreenCanvas 2D context is unavailable in this browser');
+  ctx.drawImage(bitmap, -region.sx, -region.sy);
+  return canvas;
+}
+
+/**
  * Thumbnail of the whole image at its displayed aspect ratio, drawn from whatever bitmap the job decoded (full size,
  * or already resized: at least the model size on its short side, or squashed, which this un-squashes).
  */
 async function encodeThumbnail(
-  bitmap: ImageBitmap,
+  bitmap: ImageBitmap | OffscreenCanvas,
   width: number,
   height: number,
   spec: ThumbnailSpec,

@@ -77,9 +77,10 @@ export interface CsvTable {
  * Reads RFC 4180 CSV: comma-separated, fields optionally in double quotes (`""` escapes a quote; quoted fields may
  * hold commas and line breaks), CRLF or LF records, an optional UTF-8 BOM. Blank lines are skipped. Throws a
  * BenchmarkFormatError naming the line of an unterminated quote, text after a closing quote, or a record whose
- * field count differs from the header's.
+ * field count differs from the header's. `delimiter` '\t' reads TSV with the same quoting rules (a field that does
+ * not start with a quote may contain quotes freely).
  */
-export function parseCsv(text: string, what = 'CSV'): CsvTable {
+export function parseCsv(text: string, what = 'CSV', delimiter: ',' | '\t' = ','): CsvTable {
   const records: { line: number; fields: string[] }[] = [];
   const problems: string[] = [];
   let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
@@ -114,18 +115,18 @@ export function parseCsv(text: string, what = 'CSV'): CsvTable {
         if (!closed) {
           problems.push(`${what} line ${quoteLine}: unterminated quoted field`);
           i = text.length;
-        } else if (i < text.length && text[i] !== ',' && text[i] !== '\n' && text[i] !== '\r') {
+        } else if (i < text.length && text[i] !== delimiter && text[i] !== '\n' && text[i] !== '\r') {
           problems.push(`${what} line ${line}: unexpected text after a closing quote`);
-          while (i < text.length && text[i] !== ',' && text[i] !== '\n') i += 1;
+          while (i < text.length && text[i] !== delimiter && text[i] !== '\n') i += 1;
         }
       } else {
-        while (i < text.length && text[i] !== ',' && text[i] !== '\n' && text[i] !== '\r') {
+        while (i < text.length && text[i] !== delimiter && text[i] !== '\n' && text[i] !== '\r') {
           field += text[i];
           i += 1;
         }
         if (field !== '') blank = false;
       }
-      if (text[i] === ',') {
+      if (text[i] === delimiter) {
         blank = false;
         fields.push(field);
         field = '';

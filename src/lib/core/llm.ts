@@ -13,10 +13,26 @@ export interface AbortSignalLike {
   removeEventListener(type: 'abort', listener: () => void): void;
 }
 
-/** One chat message. */
+/**
+ * An encoded raster (PNG or JPEG bytes) that a vision-capable model can look at: an image grid, a crop grid or
+ * one radiograph. `key` names its content deterministically (what was drawn and how), so prompts that carry
+ * images can be hashed for the reply cache without hashing megabytes of pixels.
+ */
+export interface EncodedImage {
+  key: string;
+  mime: 'image/png' | 'image/jpeg';
+  bytes: Uint8Array;
+  width: number;
+  height: number;
+}
+
+/** One part of a multimodal message. */
+export type LlmContentPart = { type: 'text'; text: string } | { type: 'image'; image: EncodedImage };
+
+/** One chat message: plain text, or text and images in order. */
 export interface LlmMessage {
   role: 'system' | 'user' | 'assistant';
-  content: string;
+  content: string | LlmContentPart[];
 }
 
 /** One completion request. Engines that cannot honour `jsonSchema` or `seed` ignore them (and say so in `model`). */

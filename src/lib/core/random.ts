@@ -2,6 +2,8 @@
 // permutations): the same (seed, stream name) always yields the same sequence, in Node, browsers and workers.
 // State is derived by hashing the stream name (cyrb128) mixed with the 64-bit seed; numbers come from sfc32.
 
+import { cyrb128 } from './hash.ts';
+
 /** A deterministic random stream. Not cryptographic. */
 export interface Rng {
   /** Uniform float in [0, 1) with 53 random bits. */
@@ -27,30 +29,6 @@ export interface MutableArrayLike {
 
 const TWO_POW_32 = 4294967296;
 const TWO_POW_53 = 9007199254740992;
-
-/** cyrb128 (bryc): 128-bit non-cryptographic hash of a string, as four uint32 words. */
-function cyrb128(text: string): [number, number, number, number] {
-  let h1 = 1779033703;
-  let h2 = 3144134277;
-  let h3 = 1013904242;
-  let h4 = 2773480762;
-  for (let i = 0; i < text.length; i++) {
-    const k = text.charCodeAt(i);
-    h1 = h2 ^ Math.imul(h1 ^ k, 597399067);
-    h2 = h3 ^ Math.imul(h2 ^ k, 2869860233);
-    h3 = h4 ^ Math.imul(h3 ^ k, 951274213);
-    h4 = h1 ^ Math.imul(h4 ^ k, 2716044179);
-  }
-  h1 = Math.imul(h3 ^ (h1 >>> 18), 597399067);
-  h2 = Math.imul(h4 ^ (h2 >>> 22), 2869860233);
-  h3 = Math.imul(h1 ^ (h3 >>> 17), 951274213);
-  h4 = Math.imul(h2 ^ (h4 >>> 19), 2716044179);
-  h1 ^= h2 ^ h3 ^ h4;
-  h2 ^= h1;
-  h3 ^= h1;
-  h4 ^= h1;
-  return [h1 >>> 0, h2 >>> 0, h3 >>> 0, h4 >>> 0];
-}
 
 /** MurmurHash3's 32-bit finalizer: a bijective avalanche mix. */
 function fmix32(h: number): number {

@@ -1,7 +1,7 @@
 // Image embeddings for a set of images, cache first: looks every image up in the embedding cache by
 // (model, preprocessing version, SHA-256, crop), decodes and embeds only the misses — streamed through the bounded
 // preprocessing pool in batches, so memory is bounded by the batch, not by the set — and stores the new vectors.
-import { embeddingKey } from '../core/cache-keys.ts';
+import { embeddingKey, type Crop } from '../core/cache-keys.ts';
 import type { Preprocessing } from '../core/types.ts';
 import { namedError } from '../core/types.ts';
 
@@ -22,12 +22,15 @@ export interface VectorCache {
 /** One preprocessed image out of the bounded decode pool, or why it could not be decoded. */
 export type PreprocessedItem = { index: number; pixels: Float32Array } | { index: number; error: string };
 
-/** Streams preprocessed tensors for `files` in bounded memory (src/lib/imaging). */
+/**
+ * Streams preprocessed tensors for `files` in bounded memory (src/lib/imaging); with `crop`, of that normalized box
+ * of every image, preprocessed as if it were the whole image.
+ */
 export type PreprocessStream = (
   /** The hash is passed along so the decode stage need not read and hash each file a second time. */
   images: { file: Blob; sha256: string }[],
   preprocessing: Preprocessing,
-  options: { signal: AbortSignal },
+  options: { signal: AbortSignal; crop?: Crop },
 ) => AsyncIterable<PreprocessedItem>;
 
 export interface EmbedProgress {
@@ -47,16 +50,24 @@ export interface EmbeddedSet {
   cached: number;
 }
 
-/** Embeds `images` (cache first); never holds more than one batch of decoded tensors besides the pool's window. */
+/**
+ * Embeds `images` (cache first); never holds more than one batch of decoded tensors besides the pool's window.
+ * With `crop` (default `'full'`), every image is embedded cropped to that normalized box, cached under its own key.
+ */
 export async function embedImageSet(
   images: readonly { sha256: string; file: Blob }[],
   deps: { embedder: ImageEmbedder; cache: VectorCache; preprocess: PreprocessStream },
-  options: { signal: AbortSignal; batchSize?: number; onProgress?: (p: EmbedProgress) => void },
+  options: {
+    signal: AbortSignal;
+    batchSize?: number;
+    onProgress?: (p: EmbedProgress) => void;
+    crop?: Crop;
+  },
 ): Promise<EmbeddedSet> {
   const { embedder, cache, preprocess } = deps;
-  const { signal, batchSize = 8, onProgress } = options;
+  const { signal, batchSize = 8, onProgress, crop = 'full' } = options;
   const keys = images.map((img) =>
-    embeddingKey(embedder.modelId, embedder.preprocessing.version, img.sha256),
+    embeddingKey(embedder.modelId, embedder.preprocessing.version, img.sha256, crop),
   );
   onProgress?.({ phase: 'cache', done: 0, total: images.length });
   const hits = await cache.getMany(keys);
@@ -93,7 +104,8 @@ export async function embedImageSet(
     const stream = preprocess(
       misses.map((i) => images[i]!),
       embedder.preprocessing,
-      { signal },
+      // Whole images get exactly the options they always had.
+      crop === 'full' ? { signal } : { signal, crop },
     );
     for await (const item of stream) {
       const index = misses[item.index]!;

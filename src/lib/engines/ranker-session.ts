@@ -10,11 +10,12 @@ import {
 } from './embedding-service.ts';
 import { EmbeddingCache } from '../storage/embedding-cache.ts';
 import { preprocessStream } from '../imaging/preprocess-stream.ts';
+import type { Crop } from '../core/cache-keys.ts';
 import type { EngineProgress, RankerModelSpec } from '../core/types.ts';
 
 /** Adapts the imaging stream (rich results) to the embedding service's port (pixels or a reason). */
-const imagingStream: PreprocessStream = async function* (images, preprocessing, { signal }) {
-  for await (const item of preprocessStream(images, preprocessing, { signal, thumbnail: false })) {
+const imagingStream: PreprocessStream = async function* (images, preprocessing, { signal, crop }) {
+  for await (const item of preprocessStream(images, preprocessing, { signal, thumbnail: false, crop })) {
     if ('error' in item) yield { index: item.index, error: item.error.reason };
     else yield { index: item.index, pixels: item.pixels };
   }
@@ -64,13 +65,18 @@ export class RankerSession {
     return result;
   }
 
-  /** Embeds the images (memo → IndexedDB → model), in order. */
+  /**
+   * Embeds the images (memo → IndexedDB → model), in order. With `crop` (localized ranking), every image is
+   * embedded cropped to that normalized box; crops are cached and memoized apart from whole images.
+   */
   async embedImages(
     images: readonly { sha256: string; file: Blob }[],
-    options: { signal: AbortSignal; onProgress?: (p: EmbedProgress) => void },
+    options: { signal: AbortSignal; onProgress?: (p: EmbedProgress) => void; crop?: Crop },
   ): Promise<EmbeddedSet & { fromMemo: boolean }> {
     const spec = this.#requireSpec();
-    const key = `${spec.id}|${spec.preprocessing.version}|${images.map((i) => i.sha256).join(',')}`;
+    // The memo is in memory only, so the exact crop (not the cache's rounded notation) keys it.
+    const crop = JSON.stringify(options.crop ?? 'full');
+    const key = `${spec.id}|${spec.preprocessing.version}|${crop}|${images.map((i) => i.sha256).join(',')}`;
     if (this.#lastSet?.key === key) {
       return { ...this.#lastSet.result, computed: 0, cached: images.length, fromMemo: true };
     }

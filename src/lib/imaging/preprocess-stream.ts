@@ -1,6 +1,7 @@
 // Decode + preprocess of a whole set as a pull-based stream with a bounded window: at most `window` images are
 // started and not yet taken by the consumer (the embedding stage), whatever the set size, so memory is bounded by
 // the window, not by the set. Results come in input order; a file that fails to decode is a value, not an exception.
+import type { Crop } from '../core/cache-keys.ts';
 import type { Preprocessing } from '../core/types.ts';
 import type {
   PreprocessOutcome,
@@ -61,6 +62,11 @@ export interface PreprocessStreamOptions {
   thumbnail?: Partial<ThumbnailSpec> | false;
   /** Largest accepted side in pixels; default 10,000 (checked on the header, before decoding). */
   maxSide?: number;
+  /**
+   * Preprocess only this normalized box of every image (localized ranking), exactly as if the box were the whole
+   * image; default `'full'`. The thumbnail, if any, shows the box.
+   */
+  crop?: Crop;
   /** Filled in while the stream runs. */
   stats?: StreamStats;
 }
@@ -102,6 +108,8 @@ export async function* preprocessStream(
     const request: PreprocessRequest = { preprocessing, thumbnail };
     if (!(source instanceof Blob) && source.sha256) request.sha256 = source.sha256;
     if (options.maxSide !== undefined) request.maxSide = options.maxSide;
+    // Absent rather than 'full', so whole-image requests stay exactly what they were.
+    if (options.crop !== undefined && options.crop !== 'full') request.crop = options.crop;
     const outcome = await pool.run<PreprocessOutcome>(
       (api, jobId) => api.preprocess(file, request, jobId),
       stop.signal,
