@@ -5,7 +5,15 @@ import { localModelsIndex } from './scripts/vite-local-models.ts';
 
 export default defineConfig({
   plugins: [
-    svelte(),
+    svelte({
+      // Vitest's `unit` project runs in Node, where Vite transforms modules for the server. Rune classes
+      // (*.svelte.ts) are compiled for the client there, so their tests exercise the runtime the app runs (deep
+      // $state proxies, $state.snapshot). The app has no SSR, so this only ever applies to unit tests.
+      dynamicCompileOptions: ({ filename, environment }) =>
+        environment.config.consumer === 'server' && /\.svelte\.[jt]s$/.test(filename)
+          ? { generate: 'client' }
+          : undefined,
+    }),
     // Publishes /models/local-index.json listing model folders found under public/models/, so a static host
     // (which cannot list directories) still tells the app which models are self-hosted.
     localModelsIndex(),

@@ -7,6 +7,7 @@ const scripts = [
   'bench/phantom-gen.bench.ts',
   'bench/intake.bench.ts',
   'bench/second-run.bench.ts',
+  'bench/pipeline.bench.ts',
 ];
 let failed = 0;
 for (const script of scripts) {

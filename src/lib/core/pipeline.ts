@@ -215,7 +215,12 @@ class DiffRun {
     this.#t0 = this.#now();
     // Duplicate ids (the same file dropped twice) are one image; the first occurrence wins.
     this.#byId = new Map();
-    for (const image of input.images) if (!this.#byId.has(image.id)) this.#byId.set(image.id, image);
+    let inBoth = 0;
+    for (const image of input.images) {
+      const known = this.#byId.get(image.id);
+      if (!known) this.#byId.set(image.id, image);
+      else if (known.set !== image.set) inBoth++;
+    }
     const unique = [...this.#byId.values()];
     this.#a = unique.filter((i) => i.set === 'A');
     this.#b = unique.filter((i) => i.set === 'B');
@@ -265,6 +270,11 @@ class DiffRun {
       failures: [],
       warnings: [],
     };
+    if (inBoth > 0) {
+      this.#warn(
+        `${inBoth} image(s) are in both sets; each is counted once, in the set it was first listed in`,
+      );
+    }
   }
 
   // ------------------------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ import { proposeFromBank, type BankPhrase, type BankProposal } from '../core/con
 import { namedError } from '../core/types.ts';
 import { intakeFiles } from '../imaging/intake.ts';
 import type { RankerSession } from './ranker-session.ts';
+import { compactRows } from './session-embedder.ts';
 
 export interface PairRunResult {
   proposals: BankProposal[];
@@ -25,15 +26,15 @@ export async function runBankOnPair(
   if (signal.aborted) throw namedError('AbortError', 'cancelled');
   const images = [...a.images, ...b.images];
   const embedded = await session.embedImages(images, { signal });
-  const failed = new Set(embedded.failures.map((f) => f.index));
-  const kept = images.map((_, i) => i).filter((i) => !failed.has(i));
-  const labels = new Uint8Array(kept.map((i) => (i < a.images.length ? 1 : 0)));
+  // Positions, not hashes, name the rows: the same file may sit in both sets.
+  const positions = images.map((_, i) => String(i));
+  const rows = compactRows(positions, embedded.matrix, embedded.dim, embedded.failures);
+  const labels = new Uint8Array(rows.ok.map((i) => (Number(i) < a.images.length ? 1 : 0)));
   const nA = labels.reduce((s, l) => s + l, 0);
   const nB = labels.length - nA;
   if (nA === 0 || nB === 0) throw new Error(`set ${nA === 0 ? 'A' : 'B'} has no readable image`);
   const dim = embedded.dim;
-  const matrix = new Float32Array(kept.length * dim);
-  kept.forEach((src, row) => matrix.set(embedded.matrix.subarray(src * dim, (src + 1) * dim), row * dim));
+  const matrix = rows.embeddings;
   const texts = await session.embedTexts(
     phrases.map((p) => p.text),
     signal,
@@ -46,6 +47,6 @@ export async function runBankOnPair(
     textEmbeddings: texts.embeddings,
     topK,
   });
-  const leftOut = a.skipped.length + b.skipped.length + failed.size;
+  const leftOut = a.skipped.length + b.skipped.length + rows.failed.length;
   return { proposals, nA, nB, leftOut };
 }

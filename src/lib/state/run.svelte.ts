@@ -9,6 +9,7 @@ import type { DemoComparison } from '../core/demos.ts';
 import { isAbort, type RankedFinding } from '../core/types.ts';
 import { judgeConcept } from '../core/judges/concept-judge.ts';
 import { generatePhantomCohort } from '../engines/phantom-engine.ts';
+import { compactRows } from '../engines/session-embedder.ts';
 import type { ImageSets } from './image-sets.svelte.ts';
 import type { ModelsState } from './models.svelte.ts';
 
@@ -292,8 +293,11 @@ export class RunState {
         text: `${failed.size} image(s) could not be decoded and were left out (listed under their set).`,
       });
     }
-    const kept = images.map((_, i) => i).filter((i) => !failed.has(i));
-    const labels = new Uint8Array(kept.map((i) => (i < a.length ? 1 : 0)));
+    // Rows of undecodable images are dropped; labels follow the rows that remain. The same sha256 can be in both
+    // sets, so labels come from positions, not ids.
+    const positions = images.map((_, i) => String(i));
+    const rows = compactRows(positions, embedded.matrix, embedded.dim, embedded.failures);
+    const labels = new Uint8Array(rows.ok.map((i) => (Number(i) < a.length ? 1 : 0)));
     const nA = labels.reduce((s, l) => s + l, 0);
     const nB = labels.length - nA;
     if (nA === 0 || nB === 0) throw new Error(`Set ${nA === 0 ? 'A' : 'B'} has no usable image left.`);
@@ -304,11 +308,7 @@ export class RunState {
       });
     }
     const dim = embedded.dim;
-    let matrix = embedded.matrix;
-    if (failed.size) {
-      matrix = new Float32Array(kept.length * dim);
-      kept.forEach((src, row) => matrix.set(embedded.matrix.subarray(src * dim, (src + 1) * dim), row * dim));
-    }
+    const matrix = rows.embeddings;
     return { matrix, dim, labels, computed: embedded.computed, cached: embedded.cached };
   }
 
