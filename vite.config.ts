@@ -1,7 +1,12 @@
 // Vite config: every line has a reason.
+import { readFileSync } from 'node:fs';
 import { defineConfig } from 'vite';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { localModelsIndex } from './scripts/vite-local-models.ts';
+
+const packageJson = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
 
 export default defineConfig({
   plugins: [
@@ -18,6 +23,8 @@ export default defineConfig({
     // (which cannot list directories) still tells the app which models are self-hosted.
     localModelsIndex(),
   ],
+  // The app version goes into every run record (provenance), read from package.json at build time.
+  define: { __APP_VERSION__: JSON.stringify(packageJson.version) },
   // Module workers: they import ES modules (transformers.js, comlink) and share chunks with the app.
   worker: { format: 'es' },
   // Top-level await in transformers.js/ORT needs ES2022.

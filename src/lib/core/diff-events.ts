@@ -7,7 +7,7 @@ import type { PoolFinding, RunRecord } from './run-record.ts';
 
 /** Stages of a run, for timelines and timings. */
 export type DiffStage =
-  'embed' | 'sample' | 'caption' | 'compose' | 'propose' | 'boxes' | 'crop' | 'dedup' | 'rank';
+  'load' | 'embed' | 'sample' | 'caption' | 'compose' | 'propose' | 'boxes' | 'crop' | 'dedup' | 'rank';
 
 /** Where in the run an event happened. */
 export interface DiffPosition {

@@ -206,6 +206,7 @@ export interface DiffRunOptions {
 export const SETUP_STORAGE_KEY = 'raddiff-web:diff-setup';
 
 const STAGE_LABELS: Record<DiffStage, string> = {
+  load: 'Load models',
   embed: 'Embed images',
   sample: 'Sample',
   caption: 'Caption',
@@ -254,7 +255,7 @@ const iterationKey = (iteration: number) => `iteration-${iteration}`;
  * model, no boxes without a previous ranking) are dropped when their row completes.
  */
 export function initialTimeline(config: DiffConfig): TimelineRow[] {
-  const setupStages = [chip('embed')];
+  const setupStages = [chip('load'), chip('embed')];
   if (config.proposer === 'concept-bank' || config.proposer === 'report-mining')
     setupStages.push(chip('propose'));
   const rows: TimelineRow[] = [

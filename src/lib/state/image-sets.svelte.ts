@@ -165,4 +165,29 @@ export class ImageSets {
   confoundersOf(id: SetId): string[] {
     return this.confounders.map((c) => (id === 'a' ? c.a.path : c.b.path));
   }
+
+  /** Object URLs of images shown outside the set panels (live view), created on first use. */
+  readonly #urls = new Map<string, string>();
+
+  /** The image with this SHA-256 in either set. */
+  find(sha256: string): IntakeImage | undefined {
+    return this.a.images.find((i) => i.sha256 === sha256) ?? this.b.images.find((i) => i.sha256 === sha256);
+  }
+
+  /** A displayable URL of an image by SHA-256 (undefined once it left the sets). */
+  imageUrl(sha256: string): string | undefined {
+    const known = this.#urls.get(sha256);
+    if (known) return known;
+    const image = this.find(sha256);
+    if (!image) return undefined;
+    const url = URL.createObjectURL(image.file);
+    this.#urls.set(sha256, url);
+    return url;
+  }
+
+  /** Frees the URLs made by {@link imageUrl} (call when the sets change). */
+  releaseUrls(): void {
+    for (const url of this.#urls.values()) URL.revokeObjectURL(url);
+    this.#urls.clear();
+  }
 }

@@ -1,6 +1,15 @@
 // UI state of the ranker model: the models on offer (manifest + self-hosted folders), the chosen one and device,
 // load progress, the backend in use, and errors with Retry. Loading goes through the ranker session (engines).
-import { availableRankers, parseLocalIndex, parseManifest } from '../core/manifest.ts';
+import {
+  availableCaptioners,
+  availableLlms,
+  parseLocalIndex,
+  parseManifest,
+  availableRankers,
+  type CaptionerModelSpec,
+  type LlmModelSpec,
+  type ModelManifest,
+} from '../core/manifest.ts';
 import { isAbort, type EngineProgress, type RankerModelSpec } from '../core/types.ts';
 import { RankerSession } from '../engines/ranker-session.ts';
 import type { ClipLoadResult } from '../engines/clip-engine.ts';
@@ -44,6 +53,10 @@ const PHASE_LABEL: Record<EngineProgress['phase'], string> = {
 export class ModelsState {
   readonly session = new RankerSession();
   rankers = $state.raw<RankerModelSpec[]>([]);
+  /** Captioners (VLMs) and proposer LLMs the manifest offers (all of them; the launcher picks per browser). */
+  captioners = $state.raw<CaptionerModelSpec[]>([]);
+  llms = $state.raw<LlmModelSpec[]>([]);
+  manifest = $state.raw<ModelManifest | null>(null);
   selectedId = $state('');
   devicePreference = $state<DevicePreference>('auto');
   status = $state<'idle' | 'loading' | 'ready' | 'error'>('idle');
@@ -63,7 +76,11 @@ export class ModelsState {
         fetchJson('models/local-index.json').catch(() => ({ models: [] })),
       ]);
       const manifest = parseManifest(manifestJson);
-      this.rankers = availableRankers(manifest, parseLocalIndex(localJson));
+      const local = parseLocalIndex(localJson);
+      this.rankers = availableRankers(manifest, local);
+      this.captioners = availableCaptioners(manifest, local);
+      this.llms = availableLlms(manifest);
+      this.manifest = manifest;
       const requested = new URLSearchParams(location.search).get('ranker');
       this.selectedId = this.rankers.some((r) => r.id === requested) ? requested! : manifest.defaultRanker;
     } catch (error) {
