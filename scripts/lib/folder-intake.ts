@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { Dirent } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { extname, join, sep } from 'node:path';
+import { basename, dirname, extname, join, resolve, sep } from 'node:path';
 import type { AbortSignalLike, SetLabel } from '../../src/lib/core/ports.ts';
 import {
   decodeReportBytes,
@@ -184,37 +184,46 @@ export async function readImageFolder(root: string, options: ReadFolderOptions =
 // ---------------------------------------------------------------------------------------------------------------
 // Reports
 
+/** One reports table: its file and its image name or path → report map (core's parseReports). */
+export interface ReportTableFile {
+  /** Absolute path of the file: relative image paths in it are resolved against its folder first. */
+  path: string;
+  reports: ReadonlyMap<string, string>;
+}
+
 /** Where each image's report came from, and what did not fit. */
 export interface ReportAssignment {
   /** Image id → report, per set. */
   reports: Record<SetLabel, Map<string, string>>;
-  /** Per set: images with a report from the table, from a `.txt` file, and names of those without one. */
+  /** Per set: images with a report from a table, from a `.txt` file, and names of those without one. */
   perSet: Record<SetLabel, { table: number; txt: number; without: string[] }>;
-  /** Table keys given to no image. */
+  /** Table keys given to no image, as `file: key`. */
   unmatchedKeys: string[];
-  /** Table keys that fit an image in A and one in B equally well: given to neither. */
+  /** Table keys that fit an image in A and one in B equally well: given to neither (`file: key`). */
   crossSet: string[];
   /** Values shared by several images or several keys within a set (matched through nothing), as readable text. */
   ambiguous: string[];
   /** `.txt` files given to no image, per set (paths relative to the set's folder). */
   unmatchedTxt: Record<SetLabel, string[]>;
-  /** Images with both a table row and a `.txt` file (the table row is used). */
-  bothSources: number;
+  /** Reports not used because the image already had one (from an earlier table, or a table row over a `.txt`). */
+  superseded: number;
 }
 
 /** Most to least specific: a match by path beats one by file name when a key fits images in both sets. */
 const STAGE_RANK: Record<MatchStage, number> = { path: 0, 'path-suffix': 1, basename: 2, stem: 3 };
 
 /**
- * Gives images their reports. A reports table (`table`: image name or path → report) is matched to each set
- * separately (core's matchReports; images are named by absolute path there, so a key may be a path relative to any
- * parent folder, a file name or a stem). A key that fits an image of each set goes to the more specific match
- * (path over file name); equally specific, to neither. Then `.txt` files beside the images fill in images the
- * table left without a report (core's pairTxtReports, per set).
+ * Gives images their reports, first source first. For each reports table in order: a key that is a path relative
+ * to the table's folder (or absolute) and names an image file is that image's report (so `A/reports.csv` listing
+ * `x.png` means `A/x.png`, even when B has an `x.png` too). The other keys are matched to each set separately
+ * (core's matchReports, images named by absolute path, so a key may also be a path relative to any parent folder, a
+ * file name or a stem); a key that fits an image of each set goes to the more specific match (path over file
+ * name) and, equally specific, to neither. Then `.txt` files beside the images fill in the images still without
+ * a report (core's pairTxtReports, per set).
  */
 export function assignReports(
   sets: Record<SetLabel, FolderIntake>,
-  table: ReadonlyMap<string, string> | undefined,
+  tables: readonly ReportTableFile[],
 ): ReportAssignment {
   const labels: SetLabel[] = ['A', 'B'];
   const reports: ReportAssignment['reports'] = { A: new Map(), B: new Map() };
@@ -224,12 +233,39 @@ export function assignReports(
   };
   const ambiguous: string[] = [];
   const crossSet: string[] = [];
-  const usedKeys = new Set<string>();
-  if (table && table.size > 0) {
+  const unmatchedKeys: string[] = [];
+  let superseded = 0;
+  const byPath = new Map<string, { set: SetLabel; id: string }>();
+  for (const set of labels) {
+    for (const image of sets[set].images) {
+      if (!byPath.has(image.path)) byPath.set(image.path, { set, id: image.id });
+    }
+  }
+  const give = (set: SetLabel, id: string, text: string, source: 'table' | 'txt') => {
+    if (reports[set].has(id)) {
+      superseded++;
+      return;
+    }
+    reports[set].set(id, text);
+    perSet[set][source]++;
+  };
+
+  for (const table of tables) {
+    const file = basename(table.path);
+    const remaining = new Map<string, string>();
+    for (const [key, text] of table.reports) {
+      // Windows separators in a key work on every platform; resolve() keeps an absolute key as it is.
+      const target = byPath.get(resolve(dirname(table.path), key.replace(/\\/g, '/')));
+      if (target) give(target.set, target.id, text, 'table');
+      else remaining.set(key, text);
+    }
+    if (remaining.size === 0) continue;
     const uses = new Map<string, { set: SetLabel; id: string; rank: number }[]>();
     for (const set of labels) {
-      const named = sets[set].images.map((i) => ({ id: i.id, name: i.path.split(sep).join('/') }));
-      const matching = matchReports(named, table);
+      const named = sets[set].images
+        .filter((i) => !reports[set].has(i.id))
+        .map((i) => ({ id: i.id, name: i.path.split(sep).join('/') }));
+      const matching = matchReports(named, remaining);
       for (const [id, match] of matching.byImageId) {
         const list = uses.get(match.key) ?? [];
         list.push({ set, id, rank: STAGE_RANK[match.via] });
@@ -237,24 +273,24 @@ export function assignReports(
       }
       for (const a of matching.ambiguous) {
         ambiguous.push(
-          `set ${set}: ${a.via} "${a.value}" fits ${a.imageNames.length} image(s) and ${a.reportKeys.length} report(s)`,
+          `${file}, set ${set}: ${a.via} "${a.value}" fits ${a.imageNames.length} image(s) and ` +
+            `${a.reportKeys.length} report(s)`,
         );
       }
     }
-    for (const [key, list] of uses) {
-      const best = Math.min(...list.map((u) => u.rank));
-      const winners = list.filter((u) => u.rank === best);
-      if (winners.length !== 1) {
-        crossSet.push(key);
+    for (const key of remaining.keys()) {
+      const list = uses.get(key);
+      if (!list) {
+        unmatchedKeys.push(`${file}: ${key}`);
         continue;
       }
-      const winner = winners[0]!;
-      reports[winner.set].set(winner.id, table.get(key)!);
-      perSet[winner.set].table++;
-      usedKeys.add(key);
+      const best = Math.min(...list.map((u) => u.rank));
+      const winners = list.filter((u) => u.rank === best);
+      if (winners.length === 1) give(winners[0]!.set, winners[0]!.id, remaining.get(key)!, 'table');
+      else crossSet.push(`${file}: ${key}`);
     }
   }
-  let bothSources = 0;
+
   const unmatchedTxt: ReportAssignment['unmatchedTxt'] = { A: [], B: [] };
   for (const set of labels) {
     const intake = sets[set];
@@ -266,18 +302,10 @@ export function assignReports(
       unmatchedTxt[set] = pairing.unmatchedTxt;
       for (const image of intake.images) {
         const text = pairing.byImageName.get(image.name);
-        if (text === undefined) continue;
-        if (reports[set].has(image.id)) bothSources++;
-        else {
-          reports[set].set(image.id, text);
-          perSet[set].txt++;
-        }
+        if (text !== undefined) give(set, image.id, text, 'txt');
       }
     }
     perSet[set].without = intake.images.filter((i) => !reports[set].has(i.id)).map((i) => i.name);
   }
-  const unmatchedKeys = table
-    ? [...table.keys()].filter((k) => !usedKeys.has(k) && !crossSet.includes(k))
-    : [];
-  return { reports, perSet, unmatchedKeys, crossSet, ambiguous, unmatchedTxt, bothSources };
+  return { reports, perSet, unmatchedKeys, crossSet, ambiguous, unmatchedTxt, superseded };
 }

@@ -556,6 +556,23 @@ describe('DiffRunState: failures', () => {
     expect(state.statusText).toBe('Failed: WebGPU device lost.');
   });
 
+  it('model loading, when the launcher reports it, comes first in the setup row', async () => {
+    const config = presetConfig('raddiff');
+    const script = scripted([
+      { type: 'run-start', runId: 'r', iterations: 2, rounds: 3, nA: 2, nB: 2 },
+      { type: 'stage', stage: 'load', done: 10, total: 100 },
+      { type: 'stage', stage: 'load', done: 100, total: 100 },
+      { type: 'stage', stage: 'embed', done: 1, total: 4 },
+      {
+        type: 'done',
+        record: record(config, { status: 'failed', failures: [{ stage: 'embed', message: 'stop' }] }),
+      },
+    ]);
+    const state = newState(script);
+    await state.run();
+    expect(chips(row(state, 'setup'))).toEqual(['load:done', 'embed:failed']);
+  });
+
   it('a `start` that throws (ports could not be built) fails the run with its message', async () => {
     const start = async function* (): AsyncGenerator<DiffEvent> {
       yield* [];

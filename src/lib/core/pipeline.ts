@@ -232,7 +232,13 @@ class DiffRun {
       models.llmVision = ports.llm.vision;
     }
     const runId = hashString(
-      stableJson({ config, models, images: unique.map((i) => [i.id, i.set, i.report !== undefined]) }),
+      stableJson({
+        config,
+        models,
+        images: unique.map((i) => [i.id, i.set, i.report !== undefined]),
+        // The bank is an input of the concept-bank proposer: another bank is another run.
+        bank: config.proposer === 'concept-bank' ? (input.bankPhrases ?? []).map((p) => p.text) : [],
+      }),
     );
     this.#record = {
       schemaVersion: RUN_RECORD_SCHEMA_VERSION,
@@ -293,7 +299,12 @@ class DiffRun {
       nB: this.#b.length,
     };
     try {
-      yield* this.#algorithm();
+      // Warnings are recorded where they happen (often in plain methods) and streamed right after the event
+      // that follows them, so the live view shows them as they arise.
+      for await (const event of this.#algorithm()) {
+        yield event;
+        yield* this.#flushWarnings();
+      }
       if (record.status === 'running') record.status = 'done';
     } catch (error) {
       if (isAbort(error) || this.#signal?.aborted) {
@@ -307,7 +318,17 @@ class DiffRun {
       record.execution.finishedAt = new Date(end).toISOString();
       record.execution.totalMs = end - this.#t0;
     }
+    yield* this.#flushWarnings();
     yield { type: 'done', record };
+  }
+
+  /** Warnings recorded since the last flush, as events. */
+  #warningsSent = 0;
+  *#flushWarnings(): Generator<DiffEvent, void, undefined> {
+    const warnings = this.#record.warnings;
+    while (this.#warningsSent < warnings.length) {
+      yield { type: 'warning', message: warnings[this.#warningsSent++] as string };
+    }
   }
 
   /** Preflight, embedding, the iterations. Sets `status` to `failed` itself when it stops early. */

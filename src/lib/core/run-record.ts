@@ -122,4 +122,13 @@ export interface RunRecord {
   execution: ExecutionRecord;
   failures: { stage: string; iteration?: number; round?: number; message: string }[];
   warnings: string[];
+  /** The user's name for the run (history, exports). */
+  title?: string;
+  /** The user's review, by finding text: kept with the run and in exports. */
+  review?: Record<string, 'accepted' | 'rejected'>;
+  /** Findings the user pinned to the top or hid, by text. */
+  pinned?: string[];
+  hidden?: string[];
+  /** Findings the user typed or edited after the run (re-ranked with the pool; origin `user`). */
+  edits?: { at: string; action: 'add' | 'edit'; from?: string; to: string }[];
 }

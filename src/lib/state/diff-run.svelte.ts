@@ -255,7 +255,7 @@ const iterationKey = (iteration: number) => `iteration-${iteration}`;
  * model, no boxes without a previous ranking) are dropped when their row completes.
  */
 export function initialTimeline(config: DiffConfig): TimelineRow[] {
-  const setupStages = [chip('load'), chip('embed')];
+  const setupStages = [chip('embed')];
   if (config.proposer === 'concept-bank' || config.proposer === 'report-mining')
     setupStages.push(chip('propose'));
   const rows: TimelineRow[] = [
@@ -324,9 +324,15 @@ function advance(
   let stages = row.stages;
   let index = stages.findIndex((s) => s.stage === stage);
   if (index === -1) {
-    // A stage the row did not expect: show it rather than lose it.
-    stages = [...stages, chip(stage)];
-    index = stages.length - 1;
+    // A stage the row did not expect: show it rather than lose it. Model loading (only when a local model must
+    // load) comes before everything else.
+    if (stage === 'load') {
+      stages = [chip(stage), ...stages];
+      index = 0;
+    } else {
+      stages = [...stages, chip(stage)];
+      index = stages.length - 1;
+    }
   }
   const state = patch.state ?? 'active';
   const next = stages.map((s, i) => {
