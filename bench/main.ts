@@ -8,6 +8,8 @@ const scripts = [
   'bench/intake.bench.ts',
   'bench/second-run.bench.ts',
   'bench/pipeline.bench.ts',
+  'bench/bundle-size.bench.ts',
+  'bench/evidence.bench.ts',
 ];
 let failed = 0;
 for (const script of scripts) {
