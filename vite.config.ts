@@ -30,5 +30,9 @@ export default defineConfig({
   // Top-level await in transformers.js/ORT needs ES2022.
   build: { target: 'es2022', chunkSizeWarningLimit: 2000 },
   // ORT ships its own wasm loader; pre-bundling it breaks the ?url asset imports of its wasm files.
-  optimizeDeps: { exclude: ['onnxruntime-web', '@huggingface/transformers'] },
+  // Plot is imported lazily (charts.ts): pre-bundle it up front so the dev server never re-optimizes mid-session.
+  optimizeDeps: {
+    exclude: ['onnxruntime-web', '@huggingface/transformers'],
+    include: ['@observablehq/plot'],
+  },
 });
