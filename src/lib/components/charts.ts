@@ -61,8 +61,16 @@ function clip(text: string, max = 70): string {
 
 function asSvg(node: Element): SVGSVGElement {
   // Plot returns a <figure> only when given a title/legend option; these charts never pass one.
-  if (node instanceof SVGSVGElement) return node;
-  throw new Error('Plot returned a figure where an SVG was expected');
+  if (!(node instanceof SVGSVGElement)) throw new Error('Plot returned a figure where an SVG was expected');
+  // Screen readers get one image with its label and description; Plot also labels its mark groups (<g
+  // aria-label="rect">, a labelled frame <rect>), which ARIA does not permit on role-less elements: groups get
+  // role=group, other labels are dropped.
+  node.setAttribute('role', 'img');
+  for (const labelled of node.querySelectorAll('[aria-label]')) {
+    if (labelled.tagName.toLowerCase() === 'g') labelled.setAttribute('role', 'group');
+    else labelled.removeAttribute('aria-label');
+  }
+  return node;
 }
 
 function titleMark(Plot: PlotModule, title: string | undefined) {

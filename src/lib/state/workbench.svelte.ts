@@ -306,6 +306,12 @@ export class WorkbenchState {
     return this.#evidenceFor(source.images, text);
   });
 
+  /** Evidence of any finding of the open record (cached), e.g. for exports; null without a source or vector. */
+  evidenceOf(finding: string): Evidence | null {
+    const source = this.source;
+    return source ? this.#evidenceFor(source.images, finding) : null;
+  }
+
   /** The evidence images, resolved to names and URLs. */
   readonly thumbnails: EvidenceThumbnails | null = $derived.by(() => {
     const evidence = this.evidence;
