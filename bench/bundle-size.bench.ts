@@ -8,7 +8,9 @@ import { report } from './report.ts';
 
 const DIST = join(import.meta.dirname, '..', 'dist');
 const html = readFileSync(join(DIST, 'index.html'), 'utf8');
-const firstLoad = [...html.matchAll(/(?:src|href)="\/?(assets\/[^"]+\.(?:js|css))"/g)].map((m) => m[1] as string);
+const firstLoad = [...html.matchAll(/(?:src|href)="\/?(assets\/[^"]+\.(?:js|css))"/g)].map(
+  (m) => m[1] as string,
+);
 const gz = (file: string) => gzipSync(readFileSync(join(DIST, file)), { level: 9 }).length;
 const first = firstLoad.map((file) => ({ file, gzipBytes: gz(file) }));
 const all = readdirSync(join(DIST, 'assets')).filter((f) => /\.(js|css)$/.test(f));
