@@ -10,6 +10,7 @@ const scripts = [
   'bench/pipeline.bench.ts',
   'bench/bundle-size.bench.ts',
   'bench/evidence.bench.ts',
+  'bench/workbench.bench.ts',
 ];
 let failed = 0;
 for (const script of scripts) {

@@ -89,6 +89,8 @@ try {
       first_mount_ms: round1(setup.mountMs),
       first_panel_charts_drawn_ms: round1(setup.firstPanelMs),
     },
+    frames_after_dom_median_ms: round1(median(select.uncached.map((s) => s.dataMs - s.domMs))),
+    idle_two_frames_median_ms: round1(median(setup.idleFramesMs)),
     core_outside_ui: {
       evidence_median_ms: round1(median(setup.coreEvidenceMs)),
       mentions_median_ms: round1(median(setup.coreMentionsMs)),
