@@ -73,8 +73,12 @@ test('a one-image set ranks but says its statistics are undefined; findings text
   await expect(page.getByTestId('run-status')).toHaveText('done');
   await expect(page.getByTestId('findings-row')).toHaveCount(3);
   await expect(page.getByText('single image')).toBeVisible();
-  await expect(page.locator(`[data-finding="${long}"]`)).toContainText('truncated');
-  await expect(page.locator('[data-finding="épanchement pleural droit ✓"]')).toHaveCount(1);
+  await expect(page.locator(`[data-testid="findings-row"][data-finding="${long}"]`)).toContainText(
+    'truncated',
+  );
+  await expect(
+    page.locator('[data-testid="findings-row"][data-finding="épanchement pleural droit ✓"]'),
+  ).toHaveCount(1);
 });
 
 test('Rank stays disabled until both sets have images and a finding is typed', async ({ page, network }) => {
