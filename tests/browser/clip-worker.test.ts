@@ -283,6 +283,29 @@ describe('CLIP worker on WASM', () => {
     });
   });
 
+  it('a load cancelled while compiling is forgotten at once: the next load starts afresh and succeeds', async () => {
+    // A model not loaded in `other` yet; cancel when it starts compiling (ORT session creation cannot be
+    // interrupted, so the cancelled load is still settling in the worker when the next load arrives).
+    const sSpec = testSiglipSpec(spec);
+    const controller = new AbortController();
+    const cancelled = other.load(
+      sSpec,
+      { device: 'wasm', local: true },
+      {
+        signal: controller.signal,
+        onProgress: (e) => {
+          if (e.phase === 'compile') controller.abort();
+        },
+      },
+    );
+    await expect(cancelled).rejects.toMatchObject({ name: 'AbortError' });
+    // Immediately again, while the cancelled download may still be settling in the worker: it must not be joined.
+    await expect(other.load(sSpec, { device: 'wasm', local: true })).resolves.toMatchObject({
+      modelId: sSpec.id,
+      device: 'wasm',
+    });
+  });
+
   it('a model id with no folder fails with ModelLoadFailed naming config.json; then a retry loads', async () => {
     const missing = { ...spec, id: 'clip-test-no-such-model' };
     const error = await other.load(missing, { device: 'wasm', local: true }).catch((e: unknown) => e);

@@ -113,9 +113,10 @@ test('WebGPU requested where there is none is a named, explained error', async (
 });
 
 // FIXME: flaky (about 1 run in 4 in CI conditions): a cancel that lands while transformers.js is fetching the
-// tokenizer sometimes surfaces as ModelLoadFailed ("Cannot read properties of undefined (reading 'tokenizer_class')")
-// instead of a cancellation, although the engine maps any rejection after an abort to AbortError. Cancel during
-// embedding is covered by the browser tests (tests/browser/clip-worker.test.ts, image-intake.test.ts).
+// tokenizer sometimes surfaces as ModelLoadFailed ("Cannot read properties of undefined (reading 'tokenizer_class')").
+// One plausible path is mended — the worker kept a cancelled load as its current load until it settled, so a new
+// load of the same model could join it and report its late error; it now forgets a cancelled load at once — but the
+// race has not been reproduced on demand, so the test stays off until it is.
 test.fixme('Cancel stops a run while the model loads, keeps the previous results, and the next run works', async ({
   page,
   network,

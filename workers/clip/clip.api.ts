@@ -602,7 +602,23 @@ export const api = {
 
   /** Cancels job `jobId` (a load, or an embedding call). Returns true when it was running. */
   cancel(jobId: string): boolean {
-    return jobs.cancel(jobId);
+    const running = jobs.cancel(jobId);
+    const entry = current;
+    if (entry?.job.id === jobId) {
+      // A cancelled load is forgotten at once: the aborted download can still settle later with an unrelated
+      // error (e.g. a half-read tokenizer config), and a load() that joined it would report that error instead of
+      // starting afresh. If it settles with towers after all, free them.
+      current = undefined;
+      void entry.promise.then(
+        (loaded) => {
+          if (loaded.disposed) return;
+          loaded.disposed = true;
+          return disposeModels(loaded.text, loaded.vision);
+        },
+        () => {},
+      );
+    }
+    return running;
   },
 
   /** The loaded model's load result, or null. */
