@@ -94,6 +94,7 @@ try {
     core_outside_ui: {
       evidence_median_ms: round1(median(setup.coreEvidenceMs)),
       mentions_median_ms: round1(median(setup.coreMentionsMs)),
+      mention_index_once_ms: round1(setup.mentionIndexMs),
     },
     setup_ms: {
       generate: round1(setup.generateMs),

@@ -10,7 +10,7 @@ import { flushSync, mount, tick } from 'svelte';
 import Bench from './Bench.svelte';
 import { loadPlot } from '../../src/lib/components/charts.ts';
 import { presetConfig } from '../../src/lib/core/diff-config.ts';
-import { buildEvidence, findingMentions, findingScores } from '../../src/lib/core/evidence.ts';
+import { buildEvidence, findingMentions, findingScores, indexMentions } from '../../src/lib/core/evidence.ts';
 import { createRng, type Rng } from '../../src/lib/core/random.ts';
 import { rankFindings } from '../../src/lib/core/ranker.ts';
 import { recordFromRanking } from '../../src/lib/core/run-export.ts';
@@ -432,13 +432,18 @@ const bench = {
     const coreEvidenceMs: number[] = [];
     const coreMentionsMs: number[] = [];
     let mentionsFound = 0;
+    // The workbench tokenizes the captions/reports once per run (the first selection pays it), then each
+    // selection searches only the sentences that share a word with the finding.
+    const indexStart = performance.now();
+    const mentionIndex = indexMentions(reports);
+    const mentionIndexMs = performance.now() - indexStart;
     for (const text of FINDINGS.slice(-10)) {
       const vector = textVectors.get(text)!;
       const s = performance.now();
       buildEvidence(images, findingScores(images, vector), { bins: 30, k: 6 });
       coreEvidenceMs.push(performance.now() - s);
       const m = performance.now();
-      mentionsFound += findingMentions(text, reports, 12).length;
+      mentionsFound += findingMentions(text, mentionIndex, 12).length;
       coreMentionsMs.push(performance.now() - m);
     }
 
@@ -452,6 +457,7 @@ const bench = {
       idleFramesMs,
       coreEvidenceMs,
       coreMentionsMs,
+      mentionIndexMs,
       mentionsFound,
       reportSentences: reports.length * 3,
       rows: document.querySelectorAll('[data-testid="workbench-row"]').length,

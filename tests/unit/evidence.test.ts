@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import {
   buildEvidence,
   findingMentions,
+  indexMentions,
   findingScores,
   type EmbeddedImages,
 } from '../../src/lib/core/evidence.ts';
@@ -216,6 +217,25 @@ describe('findingMentions', () => {
     { imageId: 'g', kind: 'report' as const, text: 'Lungs are negative for effusion. Left lung clear.' },
     { imageId: 'h', kind: 'report' as const, text: 'Without pleural effusion.\nLeft basal effusion noted' },
   ];
+
+  it('a prebuilt index gives exactly the answers of the raw texts, for any finding', () => {
+    const index = indexMentions(texts);
+    for (const finding of [
+      'left pleural effusion',
+      'pneumothorax',
+      'heart size',
+      'basal atelectasis',
+      'lung',
+    ]) {
+      expect(findingMentions(finding, index, 20)).toEqual(findingMentions(finding, texts, 20));
+    }
+    fc.assert(
+      fc.property(fc.string(), (finding) => {
+        expect(findingMentions(finding, index, 5)).toEqual(findingMentions(finding, texts, 5));
+      }),
+      { numRuns: 200 },
+    );
+  });
 
   it('finds sentences by content words, plurals and case, and skips negated ones', () => {
     const found = findingMentions('Left pleural effusion', texts, 20);

@@ -320,21 +320,39 @@ function sentences(text: string): string[] {
     .filter((s) => s !== '');
 }
 
-/**
- * Which of `wanted` a sentence mentions outside a negation scope; null when any wanted word it mentions is
- * negated (a sentence that denies part of the finding does not support it).
- */
-function mentionedStems(sentence: string, wanted: ReadonlySet<string>): Set<string> | null {
+/** A sentence prepared for mention search: its words (negation phrases normalized) and their stems. */
+interface PreparedSentence {
+  imageId: string;
+  kind: MentionSource['kind'];
+  sentence: string;
+  /** Duplicate key: one image's identical sentences are listed once. */
+  key: string;
+  position: number;
+  words: string[];
+  stems: string[];
+}
+
+function prepare(sentence: string): { words: string[]; stems: string[] } {
   const words = tokens(
     sentence
       .toLowerCase()
       .replace(PSEUDO_NEGATION, ' ')
       .replace(/\b(?:negative\s+for|free\s+of)\b/g, ' no '),
   );
+  return { words, stems: words.map(stem) };
+}
+
+/**
+ * Which of `wanted` a sentence mentions outside a negation scope; null when any wanted word it mentions is
+ * negated (a sentence that denies part of the finding does not support it).
+ */
+function mentionedStems(prepared: PreparedSentence, wanted: ReadonlySet<string>): Set<string> | null {
+  const { words, stems } = prepared;
   const found = new Set<string>();
   let negatedForward = false;
   let clauseHits: string[] = [];
-  for (const word of words) {
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i] as string;
     if (SCOPE_END.has(word)) {
       negatedForward = false;
       clauseHits = [];
@@ -345,13 +363,53 @@ function mentionedStems(sentence: string, wanted: ReadonlySet<string>): Set<stri
       negatedForward = true;
       continue;
     }
-    const s = stem(word);
+    const s = stems[i] as string;
     if (!wanted.has(s)) continue;
     if (negatedForward) return null;
     found.add(s);
     clauseHits.push(s);
   }
   return found;
+}
+
+/**
+ * Captions and reports split into sentences and tokenized once, with an inverted index from word stems to
+ * sentences, so each selected finding only looks at the sentences that share a word with it (a report-guided run
+ * can have tens of thousands of sentences). Build it once per set of texts; {@link findingMentions} accepts it in
+ * place of the texts.
+ */
+export interface MentionIndex {
+  readonly sentences: readonly PreparedSentence[];
+  readonly byStem: ReadonlyMap<string, readonly number[]>;
+}
+
+/** Builds the {@link MentionIndex} of `texts`. */
+export function indexMentions(texts: readonly MentionSource[]): MentionIndex {
+  const prepared: PreparedSentence[] = [];
+  const byStem = new Map<string, number[]>();
+  let position = 0;
+  for (const source of texts) {
+    for (const sentence of sentences(source.text)) {
+      position++;
+      const { words, stems } = prepare(sentence);
+      const index = prepared.length;
+      prepared.push({
+        imageId: source.imageId,
+        kind: source.kind,
+        sentence,
+        key: `${source.imageId}\u0000${source.kind}\u0000${sentence.toLowerCase()}`,
+        position,
+        words,
+        stems,
+      });
+      for (const s of new Set(stems)) {
+        const list = byStem.get(s);
+        if (list) list.push(index);
+        else byStem.set(s, [index]);
+      }
+    }
+  }
+  return { sentences: prepared, byStem };
 }
 
 /**
@@ -364,29 +422,33 @@ function mentionedStems(sentence: string, wanted: ReadonlySet<string>): Set<stri
  * then image id, kind and position in the input, so the result is deterministic. Identical sentences of one
  * image are listed once.
  */
-export function findingMentions(finding: string, texts: readonly MentionSource[], limit = 10): Mention[] {
+export function findingMentions(
+  finding: string,
+  texts: readonly MentionSource[] | MentionIndex,
+  limit = 10,
+): Mention[] {
   const wanted = new Set(contentStems(finding));
   if (wanted.size === 0 || limit <= 0) return [];
+  const index = 'byStem' in texts ? texts : indexMentions(texts);
   const needed = Math.ceil(wanted.size / 2);
+  // Only sentences that share at least one content word can mention the finding; ascending = input order.
+  const candidates = new Set<number>();
+  for (const s of wanted) for (const i of index.byStem.get(s) ?? []) candidates.add(i);
   const found: (Mention & { position: number })[] = [];
   const seen = new Set<string>();
-  let position = 0;
-  for (const source of texts) {
-    for (const sentence of sentences(source.text)) {
-      position++;
-      const hits = mentionedStems(sentence, wanted);
-      if (hits === null || hits.size < needed) continue;
-      const key = `${source.imageId}\u0000${source.kind}\u0000${sentence.toLowerCase()}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      found.push({
-        imageId: source.imageId,
-        kind: source.kind,
-        sentence,
-        score: hits.size / wanted.size,
-        position,
-      });
-    }
+  for (const i of [...candidates].sort((x, y) => x - y)) {
+    const prepared = index.sentences[i] as PreparedSentence;
+    const hits = mentionedStems(prepared, wanted);
+    if (hits === null || hits.size < needed) continue;
+    if (seen.has(prepared.key)) continue;
+    seen.add(prepared.key);
+    found.push({
+      imageId: prepared.imageId,
+      kind: prepared.kind,
+      sentence: prepared.sentence,
+      score: hits.size / wanted.size,
+      position: prepared.position,
+    });
   }
   found.sort(
     (x, y) =>

@@ -10,6 +10,8 @@ import { isAbort } from '../core/types.ts';
 import {
   buildEvidence,
   findingMentions,
+  indexMentions,
+  type MentionIndex,
   findingScores,
   type EmbeddedImages,
   type Evidence,
@@ -198,6 +200,8 @@ export class WorkbenchState {
   /** Evidence by finding text for the current source; cleared on `open`. */
   #evidenceCache = new Map<string, Evidence>();
   #mentionCache = new WeakMap<readonly SourceText[], Map<string, MentionView[]>>();
+  /** Tokenized sentences of each text list, built on the first selection (not per finding). */
+  #mentionIndex = new WeakMap<readonly SourceText[], MentionIndex>();
   #mapCache = new WeakMap<EmbeddedImages, EmbeddingMapView>();
   #indexCache = new WeakMap<EmbeddedImages, Map<string, number>>();
   #inputCache = new WeakMap<RunRecord['inputs'], Map<string, { name: string; set: SetLabel }>>();
@@ -343,7 +347,9 @@ export class WorkbenchState {
     if (!cache) this.#mentionCache.set(texts, (cache = new Map()));
     const cached = cache.get(text);
     if (cached) return cached;
-    const found = findingMentions(text, texts, MENTION_LIMIT).map((m) => ({
+    let index = this.#mentionIndex.get(texts);
+    if (!index) this.#mentionIndex.set(texts, (index = indexMentions(texts)));
+    const found = findingMentions(text, index, MENTION_LIMIT).map((m) => ({
       imageId: m.imageId,
       name: this.#imageName(m.imageId),
       kind: m.kind,
