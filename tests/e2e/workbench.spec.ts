@@ -39,6 +39,9 @@ test('demo → evidence panel → edit → export JSON/CSV/HTML → re-import; a
   await page.setViewportSize({ width: 1280, height: 800 });
   await page.goto('/');
   await page.screenshot({ path: testInfo.outputPath('1-landing.png'), fullPage: true });
+  // Usable on a 13-inch laptop: nothing widens the page beyond the window.
+  const pageWidth = () => page.evaluate(() => document.documentElement.scrollWidth);
+  expect(await pageWidth()).toBeLessThanOrEqual(1280);
   await axeCheck(page, testInfo, 'landing');
 
   await page.getByTestId('demo-start').click();
@@ -54,6 +57,7 @@ test('demo → evidence panel → edit → export JSON/CSV/HTML → re-import; a
   await expect(panel.locator('svg').first()).toBeVisible({ timeout: 30_000 });
   await expect(panel.locator('img').first()).toBeVisible();
   await page.screenshot({ path: testInfo.outputPath('2-workbench.png'), fullPage: true });
+  expect(await pageWidth()).toBeLessThanOrEqual(1280);
 
   // Another finding: its evidence replaces the first.
   const second = (await rows.nth(1).getAttribute('data-finding')) as string;
