@@ -42,6 +42,7 @@ import {
   type ScoredFinding,
 } from './prompts.ts';
 import { createRng } from './random.ts';
+import { callWithDeadline, sleep } from './timing.ts';
 import { rankFindings } from './ranker.ts';
 import { mineReportPhrases } from './report-mining.ts';
 import type {
@@ -88,32 +89,17 @@ function errorText(error: unknown): string {
   return String(error);
 }
 
+const CANCELLED = 'the run was cancelled';
+
 function abortError(): Error {
-  return namedError('AbortError', 'the run was cancelled');
+  return namedError('AbortError', CANCELLED);
 }
 
 function throwIfAborted(signal?: AbortSignalLike): void {
   if (signal?.aborted) throw abortError();
 }
 
-const defaultSleep = (ms: number, signal?: AbortSignalLike): Promise<void> =>
-  new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(abortError());
-    const host = globalThis as unknown as {
-      setTimeout?: (fn: () => void, ms: number) => unknown;
-      clearTimeout?: (id: unknown) => void;
-    };
-    if (!host.setTimeout || ms <= 0) return resolve();
-    const onAbort = () => {
-      host.clearTimeout?.(id);
-      reject(abortError());
-    };
-    const id = host.setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+const defaultSleep = (ms: number, signal?: AbortSignalLike): Promise<void> => sleep(ms, signal, CANCELLED);
 
 /**
  * Runs `start` (a port call that reports progress through a callback) and yields a `stage` event per progress
@@ -895,51 +881,10 @@ class DiffRun {
     }
   }
 
-  /** Runs one call with a deadline and the run's signal; settles even if the port ignores its signal. */
-  async #withDeadline<T>(call: (signal?: AbortSignalLike) => Promise<T>): Promise<T> {
+  /** Runs one call with the configured deadline (0 = none) and the run's signal; settles even if the port ignores its signal. */
+  #withDeadline<T>(call: (signal?: AbortSignalLike) => Promise<T>): Promise<T> {
     const timeoutMs = this.#config.callTimeoutMs;
-    const outer = this.#signal;
-    const Controller = (
-      globalThis as unknown as {
-        AbortController?: new () => { signal: AbortSignalLike; abort(reason?: unknown): void };
-      }
-    ).AbortController;
-    const child = Controller ? new Controller() : undefined;
-    const host = globalThis as unknown as {
-      setTimeout?: (fn: () => void, ms: number) => unknown;
-      clearTimeout?: (id: unknown) => void;
-    };
-    let onAbort = () => {};
-    let timer: unknown;
-    const racers: Promise<T>[] = [
-      call(child?.signal ?? outer),
-      new Promise<never>((_, reject) => {
-        onAbort = () => {
-          child?.abort(outer?.reason);
-          reject(abortError());
-        };
-        if (outer?.aborted) onAbort();
-        else outer?.addEventListener('abort', onAbort, { once: true });
-      }),
-    ];
-    if (timeoutMs > 0 && host.setTimeout) {
-      racers.push(
-        new Promise<never>((_, reject) => {
-          timer = host.setTimeout!(() => {
-            const error = new Error(`no reply within ${timeoutMs} ms`);
-            error.name = 'TimeoutError';
-            child?.abort(error);
-            reject(error);
-          }, timeoutMs);
-        }),
-      );
-    }
-    try {
-      return await Promise.race(racers);
-    } finally {
-      if (timer !== undefined) host.clearTimeout?.(timer);
-      outer?.removeEventListener('abort', onAbort);
-    }
+    return callWithDeadline(call, timeoutMs > 0 ? timeoutMs : undefined, this.#signal, CANCELLED);
   }
 
   /** Retries a call that throws (captioner), with exponential backoff. */

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import type { Judge, JudgeInput, JudgeScore, JudgeVerdict } from '../evaluator.ts';
 import type { AbortSignalLike, LlmMessage, LlmPort, LlmRequest } from '../llm.ts';
+import { callWithDeadline, sleep as sleepFor } from '../timing.ts';
 import { namedError } from '../types.ts';
 
 /** Changes whenever the prompt, schema or reply handling changes meaning; part of any cache key of judge calls. */
@@ -141,92 +142,15 @@ export function parseJudgeReply(reply: string): ParsedJudgeReply {
   return { ok: false, error: firstProblem ?? 'no JSON object in the reply' };
 }
 
-// ---------------------------------------------------------------------------------------------------------------
-// Timers (core has no DOM/Node types; every realm we run in has these on globalThis)
-// ---------------------------------------------------------------------------------------------------------------
-
-interface TimerHost {
-  setTimeout(callback: () => void, ms: number): unknown;
-  clearTimeout(id: unknown): void;
-}
-interface ControllerLike {
-  readonly signal: AbortSignalLike;
-  abort(reason?: unknown): void;
-}
-
-function timers(): TimerHost | undefined {
-  const host = globalThis as unknown as Partial<TimerHost>;
-  return typeof host.setTimeout === 'function' && typeof host.clearTimeout === 'function'
-    ? (host as TimerHost)
-    : undefined;
-}
+const CANCELLED = 'judging was cancelled';
 
 function abortError(): Error {
-  return namedError('AbortError', 'judging was cancelled');
+  return namedError('AbortError', CANCELLED);
 }
 
-/** Resolves after `ms`, or rejects with an AbortError as soon as `signal` aborts. */
+/** Resolves after `ms`, or rejects with an AbortError as soon as `signal` aborts (the judge's default backoff). */
 export function sleep(ms: number, signal?: AbortSignalLike): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(abortError());
-    const host = timers();
-    if (!host || ms <= 0) return resolve();
-    const onAbort = () => {
-      host.clearTimeout(id);
-      reject(abortError());
-    };
-    const id = host.setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-class AttemptTimeout extends Error {
-  override name = 'TimeoutError';
-}
-
-/**
- * Runs one LLM call, settling at the latest when `outer` aborts (AbortError) or the optional deadline passes
- * (TimeoutError), even if the engine ignores its signal. The call gets a child signal that aborts in both cases
- * (when the realm has AbortController), so a hung engine call is also told to stop.
- */
-async function callWithDeadline<T>(
-  run: (signal?: AbortSignalLike) => Promise<T>,
-  timeoutMs: number | undefined,
-  outer?: AbortSignalLike,
-): Promise<T> {
-  const host = timers();
-  const Controller = (globalThis as unknown as { AbortController?: new () => ControllerLike })
-    .AbortController;
-  const child = Controller ? new Controller() : undefined;
-  let onAbort = () => {};
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => {
-      reject(abortError());
-      child?.abort(outer?.reason);
-    };
-  });
-  outer?.addEventListener('abort', onAbort, { once: true });
-  let id: unknown;
-  const racers: Promise<T>[] = [run(child?.signal ?? outer), aborted];
-  if (timeoutMs !== undefined && host) {
-    racers.push(
-      new Promise<never>((_, reject) => {
-        id = host.setTimeout(() => {
-          reject(new AttemptTimeout(`no reply within ${timeoutMs} ms`));
-          child?.abort(new AttemptTimeout('deadline'));
-        }, timeoutMs);
-      }),
-    );
-  }
-  try {
-    return await Promise.race(racers);
-  } finally {
-    if (id !== undefined) host?.clearTimeout(id);
-    outer?.removeEventListener('abort', onAbort);
-  }
+  return sleepFor(ms, signal, CANCELLED);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -302,6 +226,7 @@ export function createLlmJudge(options: LlmJudgeOptions): Judge {
           (s) => options.llm.complete(request, s),
           options.attemptTimeoutMs,
           signal,
+          CANCELLED,
         );
         text = typeof reply?.text === 'string' ? reply.text : '';
       } catch (error) {
