@@ -3,6 +3,7 @@
 // lowest in each set, and the caption/report sentences that mention it. Pure: imports only core.
 
 import { scoreMatrix } from './ranker.ts';
+import type { RunRecord } from './run-record.ts';
 
 /** Every image of A ∪ B embedded with the run's model, in one matrix (the workbench's evidence source). */
 export interface EmbeddedImages {
@@ -318,6 +319,25 @@ function sentences(text: string): string[] {
     .split(/(?<=[.!?;])\s+|[\r\n]+/)
     .map((s) => s.replace(/\s+/g, ' ').trim())
     .filter((s) => s !== '');
+}
+
+/**
+ * A run's full-image captions as mention sources: one per image (the first successful one), in run order. Failed or
+ * empty captions and crop captions are left out.
+ */
+export function runCaptions(iterations: RunRecord['iterations']): MentionSource[] {
+  const seen = new Set<string>();
+  const texts: MentionSource[] = [];
+  for (const it of iterations) {
+    for (const round of it.rounds) {
+      for (const c of round.captions) {
+        if (c.crop !== 'full' || c.error !== undefined || c.text === '' || seen.has(c.imageId)) continue;
+        seen.add(c.imageId);
+        texts.push({ imageId: c.imageId, kind: 'caption', text: c.text });
+      }
+    }
+  }
+  return texts;
 }
 
 /** A sentence prepared for mention search: its words (negation phrases normalized) and their stems. */

@@ -4,6 +4,7 @@
 // (the workbench then shows the record with its images marked missing) when no image is available or when the
 // loaded ranker is not the one that ranked the record.
 
+import { runCaptions } from '../core/evidence.ts';
 import type { RunRecord } from '../core/run-record.ts';
 import { compactRows } from '../engines/session-embedder.ts';
 import type { ImageSets } from './image-sets.svelte.ts';
@@ -52,16 +53,7 @@ export async function buildEvidenceSource(
   const rows = compactRows(ids, embedded.matrix, embedded.dim, embedded.failures);
   const setOf = new Map(record.inputs.images.map((i) => [i.id, i.set]));
   const labels = new Uint8Array(rows.ok.map((id) => (setOf.get(id) === 'A' ? 1 : 0)));
-  const texts: SourceText[] = [];
-  for (const iteration of record.iterations) {
-    for (const round of iteration.rounds) {
-      for (const caption of round.captions) {
-        if (caption.text && caption.crop === 'full') {
-          texts.push({ imageId: caption.imageId, kind: 'caption', text: caption.text });
-        }
-      }
-    }
-  }
+  const texts: SourceText[] = runCaptions(record.iterations);
   for (const [imageId, text] of deps.reports ?? []) texts.push({ imageId, kind: 'report', text });
   const missing = record.inputs.images.length - rows.ok.length;
   return {

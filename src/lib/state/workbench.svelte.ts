@@ -11,6 +11,7 @@ import {
   buildEvidence,
   findingMentions,
   indexMentions,
+  runCaptions,
   type MentionIndex,
   findingScores,
   type EmbeddedImages,
@@ -739,20 +740,7 @@ export class WorkbenchState {
   /** The run's full-image captions (the fallback text for mentions when the source gives none). */
   #recordCaptions(iterations: RunRecord['iterations']): SourceText[] {
     let texts = this.#captionCache.get(iterations);
-    if (!texts) {
-      const seen = new Set<string>();
-      texts = [];
-      for (const it of iterations) {
-        for (const round of it.rounds) {
-          for (const c of round.captions) {
-            if (c.crop !== 'full' || c.error !== undefined || c.text === '' || seen.has(c.imageId)) continue;
-            seen.add(c.imageId);
-            texts.push({ imageId: c.imageId, kind: 'caption', text: c.text });
-          }
-        }
-      }
-      this.#captionCache.set(iterations, texts);
-    }
+    if (!texts) this.#captionCache.set(iterations, (texts = runCaptions(iterations)));
     return texts;
   }
 
