@@ -13,6 +13,7 @@ import type {
   LlmRequest,
 } from '../core/llm.ts';
 import type { CaptionerPort, ProposerLlmPort } from '../core/ports.ts';
+import { imageDataUrl } from './data-url.ts';
 
 /** How the reply is constrained to JSON when a request carries a schema (servers differ in what they accept). */
 export type JsonMode = 'json_schema' | 'json_object' | 'none';
@@ -187,25 +188,8 @@ export function parseEndpointSettings(
 // ---------------------------------------------------------------------------------------------------------------
 // Request mapping
 
-/**
- * Base64 of `bytes`. btoa takes a "binary string", and building one from megabytes in a single
- * String.fromCharCode call overflows the argument limit, so encode in chunks whose length is a multiple of 3:
- * then every chunk but the last encodes without padding and the pieces concatenate into the whole.
- */
-export function bytesToBase64(bytes: Uint8Array): string {
-  const CHUNK = 3 * 8192;
-  const pieces: string[] = [];
-  for (let start = 0; start < bytes.length; start += CHUNK) {
-    const chunk = bytes.subarray(start, start + CHUNK);
-    pieces.push(btoa(String.fromCharCode(...chunk)));
-  }
-  return pieces.join('');
-}
-
-/** `data:` URL of an encoded image: the form every OpenAI-compatible server accepts (no `blob:` or file URLs). */
-export function imageDataUrl(image: EncodedImage): string {
-  return `data:${image.mime};base64,${bytesToBase64(image.bytes)}`;
-}
+// One encoder serves every image-taking interface (re-exported for this module's callers and tests).
+export { bytesToBase64, imageDataUrl } from './data-url.ts';
 
 type OpenAiContentPart = { type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string } };
 

@@ -9,9 +9,10 @@ import type {
   ChatCompletionRequestNonStreaming,
   InitProgressReport,
 } from '@mlc-ai/web-llm';
-import type { EncodedImage, LlmContentPart, LlmMessage, LlmRequest } from '../core/llm.ts';
+import type { LlmContentPart, LlmMessage, LlmRequest } from '../core/llm.ts';
 import type { LlmModelSpec } from '../core/manifest.ts';
 import { namedError, type DType, type EngineProgress } from '../core/types.ts';
+import { imageDataUrl } from './data-url.ts';
 
 /** What the mapping needs to know about the model. */
 export type LlmTraits = Pick<LlmModelSpec, 'vision' | 'jsonMode' | 'thinking'>;
@@ -19,46 +20,8 @@ export type LlmTraits = Pick<LlmModelSpec, 'vision' | 'jsonMode' | 'thinking'>;
 // ---------------------------------------------------------------------------------------------------------------
 // Images
 
-const BASE64_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-
-/**
- * Standard base64 (RFC 4648, with padding) of `bytes`. Written out rather than `btoa(String.fromCharCode(...))`
- * because that needs a "binary string" built in chunks to avoid argument-count limits on multi-MB grids, and this
- * runs unchanged in Node tests.
- */
-export function bytesToBase64(bytes: Uint8Array): string {
-  const out: string[] = [];
-  let chunk = '';
-  const full = bytes.length - (bytes.length % 3);
-  for (let i = 0; i < full; i += 3) {
-    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
-    chunk +=
-      BASE64_ALPHABET[(n >> 18) & 63]! +
-      BASE64_ALPHABET[(n >> 12) & 63]! +
-      BASE64_ALPHABET[(n >> 6) & 63]! +
-      BASE64_ALPHABET[n & 63]!;
-    // Bounded pieces keep string concatenation linear on multi-MB images.
-    if (chunk.length >= 8192) {
-      out.push(chunk);
-      chunk = '';
-    }
-  }
-  const rest = bytes.length - full;
-  if (rest === 1) {
-    const n = bytes[full]! << 16;
-    chunk += `${BASE64_ALPHABET[(n >> 18) & 63]}${BASE64_ALPHABET[(n >> 12) & 63]}==`;
-  } else if (rest === 2) {
-    const n = (bytes[full]! << 16) | (bytes[full + 1]! << 8);
-    chunk += `${BASE64_ALPHABET[(n >> 18) & 63]}${BASE64_ALPHABET[(n >> 12) & 63]}${BASE64_ALPHABET[(n >> 6) & 63]}=`;
-  }
-  out.push(chunk);
-  return out.join('');
-}
-
-/** A `data:image/...;base64,` URL of `image`: web-llm accepts only those (or http), never `blob:` URLs. */
-export function imageDataUrl(image: EncodedImage): string {
-  return `data:${image.mime};base64,${bytesToBase64(image.bytes)}`;
-}
+// web-llm accepts only `data:image/...;base64,` URLs (or http), never `blob:` URLs: the shared encoder makes them.
+export { bytesToBase64, imageDataUrl } from './data-url.ts';
 
 /** Text put where an image was when the model cannot see: the prompt still reads coherently. */
 export const IMAGE_NOT_SEEN_NOTE = '[an image was attached here, but this model cannot see images]';

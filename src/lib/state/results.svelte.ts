@@ -6,6 +6,7 @@
 import { recordFromRanking } from '../core/run-export.ts';
 import type { RunRecord } from '../core/run-record.ts';
 import type { RankedFinding } from '../core/types.ts';
+import { imageDataUrl } from '../engines/data-url.ts';
 import { buildEvidenceSource } from './evidence-source.ts';
 import type { ExportFormat, ExportOptions, ExportState } from './export.svelte.ts';
 import type { HistoryState } from './history.svelte.ts';
@@ -171,9 +172,5 @@ async function thumbnailDataUrl(file: Blob): Promise<string> {
   canvas.getContext('2d')!.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
   bitmap.close();
   const blob = await canvas.convertToBlob({ type: 'image/jpeg', quality: 0.8 });
-  const bytes = new Uint8Array(await blob.arrayBuffer());
-  let binary = '';
-  for (let i = 0; i < bytes.length; i += 0x8000)
-    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return `data:image/jpeg;base64,${btoa(binary)}`;
+  return imageDataUrl({ mime: 'image/jpeg', bytes: new Uint8Array(await blob.arrayBuffer()) });
 }
