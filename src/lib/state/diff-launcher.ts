@@ -10,6 +10,7 @@ import { defaultLlmFor, type CaptionerModelSpec, type LlmModelSpec } from '../co
 import { runDiff } from '../core/pipeline.ts';
 import type { CaptionerPort, DiffImage, DiffPorts, ProposerLlmPort } from '../core/ports.ts';
 import type { EngineProgress } from '../core/types.ts';
+import { probeGpu } from '../engines/gpu-info.ts';
 import { createEndpointCaptioner, createEndpointLlm } from '../engines/openai-endpoint.ts';
 import { sessionEmbedder } from '../engines/session-embedder.ts';
 import { TransformersLlmEngine } from '../engines/transformers-llm-engine.ts';
@@ -40,10 +41,6 @@ interface EngineCache {
   llm?: { id: string; engine: WebLlmEngine | TransformersLlmEngine };
 }
 
-function hasWebGpu(): boolean {
-  return typeof navigator !== 'undefined' && 'gpu' in navigator && navigator.gpu !== undefined;
-}
-
 /** Picks the captioner spec: the chosen one, else the manifest default, else the first. */
 function captionerSpec(models: ModelsState, id: string | undefined): CaptionerModelSpec | undefined {
   const all = models.captioners;
@@ -52,9 +49,11 @@ function captionerSpec(models: ModelsState, id: string | undefined): CaptionerMo
   );
 }
 
-/** Picks the LLM spec this browser can run: the chosen one if it fits, else the manifest default for it. */
-function llmSpec(models: ModelsState, id: string | undefined): LlmModelSpec | undefined {
-  const webgpu = hasWebGpu();
+/**
+ * Picks the LLM spec this browser can run: the chosen one if it fits, else the manifest default for it. `webgpu`
+ * means an adapter was granted, not just that `navigator.gpu` exists (a blocklisted GPU has the API, no adapter).
+ */
+function llmSpec(models: ModelsState, id: string | undefined, webgpu: boolean): LlmModelSpec | undefined {
   const chosen = models.llms.find((l) => l.id === id);
   if (chosen && (webgpu || chosen.runtime === 'transformers')) return chosen;
   return models.manifest ? defaultLlmFor(models.manifest, { webgpu }) : undefined;
@@ -141,12 +140,18 @@ export function createDiffStarter(sources: LaunchSources): StartDiff {
       if (setup.providers.llm === 'endpoint' && setup.endpoint) {
         llm = createEndpointLlm(setup.endpoint);
       } else {
-        const spec = llmSpec(sources.models, sources.choice().llm);
+        // One adapter probe decides web-llm vs the WASM fallback and, for web-llm, the f16 or f32 build.
+        const gpu = await probeGpu();
+        const spec = llmSpec(sources.models, sources.choice().llm, gpu.available);
         if (!spec) throw new Error('the model manifest offers no language model this browser can run');
         if (engines.llm?.id !== spec.id) {
           engines.llm?.engine.dispose();
           const engine =
-            spec.runtime === 'web-llm' ? await WebLlmEngine.create(spec) : new TransformersLlmEngine(spec);
+            spec.runtime === 'web-llm'
+              ? await WebLlmEngine.create(spec, {
+                  gpu: { shaderF16: gpu.available && gpu.features.includes('shader-f16') },
+                })
+              : new TransformersLlmEngine(spec);
           engines.llm = { id: spec.id, engine };
         }
         const engine = engines.llm.engine;
